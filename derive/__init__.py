@@ -1,0 +1,22 @@
+"""derive: declare a network, derive every residual and gradient in matrix form, prove them,
+compile them to NumPy and write them up."""
+
+from derive.errors import DeriveError, ShapeError
+from derive.expr import m
+from derive.graph import Network, load
+from derive.ops.algebra import transpose
+from derive.ops.batch import batch_sum, mean
+from derive.ops.elementwise import cos, elementwise, exp, hadamard, log, relu, sigmoid, sin, tanh
+from derive.ops.losses import cross_entropy, softmax, sq_norm, squared_error
+
+
+def dropout(x, mask):
+    """x o M: inverted dropout with a given mask M whose entries are 0 or 1/keep."""
+    return hadamard(x, mask)
+
+
+__all__ = [
+    "DeriveError", "ShapeError", "Network", "load", "m", "transpose", "batch_sum", "mean",
+    "cos", "elementwise", "exp", "hadamard", "log", "relu", "sigmoid", "sin", "tanh",
+    "cross_entropy", "softmax", "sq_norm", "squared_error", "dropout",
+]  # fmt: skip

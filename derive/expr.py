@@ -1,0 +1,294 @@
+"""The matrix expression language networks are written in.
+
+Why not SymPy's MatrixExpr: SymPy sorts the terms of sums and Hadamard products (the write-up
+would read ``b + theta x``), cannot tell that ``(h, d)`` and ``(a, d)`` differ when the dims are
+symbols, and its matrix calculus returns wrong zeros. So the matrix layer is a small tree of frozen
+dataclasses; everything scalar inside it (dims, coefficients such as 1/m, element-wise functions)
+is SymPy, and every expression expands to explicit SymPy matrices for the proofs.
+
+Every operation is one subclass of :class:`Op` (see ``derive/ops``): its shape rule, its forward
+pass in NumPy and in SymPy scalars, its vector-Jacobian product and local Jacobian, and its LaTeX
+form sit together. Building an expression goes through *smart constructors* (``matmul``, ``add``,
+...) that keep every expression in a canonical, readable form: scalar factors pulled to the front,
+like terms collected, transposes pushed to the leaves, cancelling Hadamard factors removed.
+
+Batches: a quantity is *batched* when it has one value per sample (written with superscript i);
+parameters and batch statistics are not. An expression is batched when it reads a batched value
+outside a batch sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import sympy as sp
+
+from derive.errors import ShapeError
+
+#: The batch size, a symbol in every formula (1/m sum_i ...).
+m = sp.Symbol("m", positive=True, integer=True)
+ONE = sp.Integer(1)
+
+Shape = tuple[sp.Expr, sp.Expr]
+
+
+def shape_str(shape: Shape) -> str:
+    """A shape as people write it: ``h x d``, ``h`` for a column vector, ``1`` for a scalar."""
+    r, c = shape
+    if c == 1:
+        return str(r)
+    return f"{r} x {c}"
+
+
+class Expr:
+    """Base class of every matrix expression. Subclasses are frozen dataclasses."""
+
+    shape: Shape
+    batched: bool
+
+    # --- tree protocol -------------------------------------------------------------------
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return ()
+
+    def rebuild(self, *children: Expr) -> Expr:
+        """The same operation on new children, through the smart constructor."""
+        return self
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == (ONE, ONE)
+
+    @property
+    def is_col(self) -> bool:
+        return self.shape[1] == 1
+
+    # --- writing expressions as on paper -------------------------------------------------
+    def __add__(self, other):
+        from derive.ops.algebra import add
+
+        return add(self, as_expr(other, self))
+
+    def __radd__(self, other):
+        from derive.ops.algebra import add
+
+        return add(as_expr(other, self), self)
+
+    def __sub__(self, other):
+        from derive.ops.algebra import add, scale
+
+        return add(self, scale(-1, as_expr(other, self)))
+
+    def __rsub__(self, other):
+        from derive.ops.algebra import add, scale
+
+        return add(as_expr(other, self), scale(-1, self))
+
+    def __neg__(self):
+        from derive.ops.algebra import scale
+
+        return scale(-1, self)
+
+    def __mul__(self, other):
+        from derive.ops.algebra import matmul, scale
+
+        if isinstance(other, Expr):
+            return matmul(self, other)
+        return scale(other, self)
+
+    def __rmul__(self, other):
+        from derive.ops.algebra import scale
+
+        return scale(other, self)
+
+    __matmul__ = __mul__
+
+    def __truediv__(self, other):
+        from derive.ops.algebra import scale
+
+        if isinstance(other, Expr):
+            raise ShapeError("divide element-wise with hadamard(a, b, power=-1), not '/'")
+        return scale(1 / sp.sympify(other), self)
+
+    @property
+    def T(self) -> Expr:
+        from derive.ops.algebra import transpose
+
+        return transpose(self)
+
+    def __repr__(self) -> str:
+        from derive.render.printer import plain
+
+        return plain(self)
+
+
+def as_expr(value, like: Expr) -> Expr:
+    """Numbers added to a matrix expression are not allowed: say so."""
+    if isinstance(value, Expr):
+        return value
+    raise ShapeError(
+        f"cannot combine the number {value} with a {shape_str(like.shape)} matrix expression"
+    )
+
+
+def leaves(expr: Expr) -> set[Expr]:
+    """Every Leaf in the tree."""
+    out: set[Expr] = set()
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Leaf):
+            out.add(e)
+        stack.extend(e.children)
+    return out
+
+
+def substitute(expr: Expr, mapping: dict[Expr, Expr]) -> Expr:
+    """Replace leaves by expressions, re-simplifying on the way up."""
+    memo: dict[int, Expr] = {}
+
+    def walk(e: Expr) -> Expr:
+        if e in mapping:
+            return mapping[e]
+        if not e.children:
+            return e
+        key = id(e)
+        if key not in memo:
+            kids = tuple(walk(c) for c in e.children)
+            memo[key] = e if all(a is b for a, b in zip(kids, e.children)) else e.rebuild(*kids)
+        return memo[key]
+
+    return walk(expr)
+
+
+# --- quantities and leaves ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Quantity:
+    """A named value of the network: an input, a parameter, or a node defined by an expression."""
+
+    name: str
+    latex: str
+    shape: Shape
+    kind: str  # "input" | "param" | "node"
+    batched: bool
+    definition: Expr | None = field(default=None, compare=False, repr=False)
+    layer: str | None = field(default=None, compare=False)
+    aka: tuple[str, ...] = field(default=(), compare=False)
+    # what an input holds, for random test points and simplification: "real" | "onehot" | "mask"
+    content: str = field(default="real", compare=False)
+    keep: float = field(default=0.5, compare=False)  # masks: probability of keeping a unit
+    line: int | None = field(default=None, compare=False)
+    description: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, repr=False)
+class Leaf(Expr):
+    """A quantity used inside an expression."""
+
+    q: Quantity
+
+    @property
+    def shape(self) -> Shape:
+        return self.q.shape
+
+    @property
+    def batched(self) -> bool:
+        return self.q.batched
+
+
+@dataclass(frozen=True, repr=False)
+class Residual(Expr):
+    """The residual dL/dq of a quantity, a leaf in the compact form of other residuals."""
+
+    q: Quantity
+
+    @property
+    def shape(self) -> Shape:
+        return self.q.shape
+
+    @property
+    def batched(self) -> bool:
+        return self.q.batched
+
+
+@dataclass(frozen=True, repr=False)
+class Identity(Expr):
+    """The n x n identity; Identity(1) is the scalar 1."""
+
+    n: sp.Expr
+    batched: ClassVar[bool] = False
+
+    @property
+    def shape(self) -> Shape:
+        return (self.n, self.n)
+
+
+@dataclass(frozen=True, repr=False)
+class Ones(Expr):
+    """The all-ones column vector 1 (the identity of the Hadamard product)."""
+
+    n: sp.Expr
+    batched: ClassVar[bool] = False
+
+    @property
+    def shape(self) -> Shape:
+        return (self.n, ONE)
+
+
+@dataclass(frozen=True, repr=False)
+class Zero(Expr):
+    shape: Shape
+    batched: ClassVar[bool] = False
+
+
+SCALAR_ONE = Identity(ONE)
+
+
+# --- the op registry ---------------------------------------------------------------------
+#: Every operation class, by name. Filled by Op.__init_subclass__; the test suite checks every
+#: entry's rules against sympy.diff, so a new op is tested the moment it is defined.
+OPS: dict[str, type[Op]] = {}
+
+
+class Op(Expr):
+    """An operation. Subclasses define, in one place:
+
+    - ``shape``/``batched`` (checked by the smart constructor that builds them),
+    - ``numpy(args)``: the forward pass as NumPy source, given the children's source,
+    - ``explicit(args)``: the forward pass on explicit SymPy matrices (the proofs use it),
+    - ``vjp(k, g)``: the contribution to the residual of child ``k`` given the residual ``g``
+      of this expression (a vector-Jacobian product, in matrix form),
+    - ``jacobian(k)``: the local Jacobian d(self)/d(child k) for display, or None,
+    - ``examples()``: instances on fresh leaves, for the registry test,
+    - LaTeX: structural ops are printed by the printer; others give ``latex_template``.
+    """
+
+    latex_template: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        OPS[cls.__name__] = cls
+
+    def numpy(self, args: list[str]) -> str:
+        raise NotImplementedError
+
+    def explicit(self, args: list[sp.Matrix]) -> sp.Matrix:
+        raise NotImplementedError
+
+    def vjp(self, k: int, g: Expr) -> Expr:
+        raise NotImplementedError
+
+    def jacobian(self, k: int) -> Expr | None:
+        return None
+
+    @classmethod
+    def examples(cls) -> list[Expr]:
+        return []
+
+
+def test_leaf(name: str, rows, cols=1, batched: bool = True, content: str = "real") -> Leaf:
+    """A fresh leaf for op examples and tests."""
+    shape = (sp.sympify(rows), sp.sympify(cols))
+    kind = "input" if batched else "param"
+    return Leaf(Quantity(name, name, shape, kind, batched, content=content))

@@ -1,0 +1,247 @@
+"""Networks: named inputs, parameters and nodes with shapes, and loading them from a file.
+
+A network file is plain Python. ``derive`` runs it and takes the module-level ``Network`` object:
+the variable named ``network`` if there is one, otherwise the only ``Network`` in the module.
+Settings (``net.setting("k", 3)``) read ``--set k=5`` from the command line, or
+``derive.load(path, k=5)`` from Python.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import keyword
+import re
+import runpy
+import sys
+import traceback
+from dataclasses import replace
+from pathlib import Path
+
+import sympy as sp
+
+from derive.errors import DeriveError
+from derive.expr import ONE, Expr, Leaf, Quantity, leaves, shape_str
+
+_overrides: contextvars.ContextVar[dict] = contextvars.ContextVar("settings", default={})
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega",
+}  # fmt: skip
+
+
+def default_latex(name: str, shape) -> str:
+    """theta_1A -> \\theta_{1A}; vectors bold (x_DP -> \\mathbf{x}_{DP}), as the course writes."""
+    base, _, sub = name.partition("_")
+    if base in GREEK:
+        body = "\\" + base
+        bold = False
+    else:
+        body = base
+        bold = shape[1] == 1 and shape[0] != 1
+    if bold:
+        body = rf"\boldsymbol{{{body}}}" if body.startswith("\\") else rf"\mathbf{{{body}}}"
+    return body + (f"_{{{sub}}}" if sub else "")
+
+
+class Network:
+    """A network: declare dims, inputs, parameters and nodes in order; mark the loss."""
+
+    def __init__(self, name: str, title: str = "", source: str = ""):
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            raise DeriveError(f"network name {name!r}: use letters, digits, '-' and '_'")
+        self.name = name
+        self.title = title or name
+        self.source = source
+        self.dims: dict[sp.Symbol, int] = {}
+        self.settings: dict[str, object] = {}
+        self.quantities: dict[str, Quantity] = {}
+        self.loss_q: Quantity | None = None
+        self.notes: dict[str, str] = {}
+
+    # --- declarations --------------------------------------------------------------------
+    def setting(self, name: str, default):
+        """A value the user may override with --set NAME=VALUE."""
+        given = _overrides.get().get(name)
+        value = default if given is None else _convert(name, given, default)
+        self.settings[name] = value
+        return value
+
+    def dim(self, name: str, default: int) -> sp.Symbol:
+        """A symbolic dimension with a small concrete default (used by the proofs)."""
+        sym = sp.Symbol(name, positive=True, integer=True)
+        self.dims[sym] = int(default)
+        return sym
+
+    def input(self, name: str, size=1, latex: str | None = None, *, onehot: bool = False,
+              mask: float | None = None, description: str = "") -> Leaf:  # fmt: skip
+        """A per-sample input (a column vector, one per sample). ``onehot``: a one-hot (or
+        probability) vector, so its entries sum to one; ``mask``: a dropout mask whose entries
+        are 0 or 1/keep, ``mask`` being the keep probability."""
+        content = "onehot" if onehot else "mask" if mask is not None else "real"
+        return self._add(name, (size, 1), "input", True, latex, content=content,
+                         keep=mask if mask is not None else 0.5, description=description)
+
+    def param(self, name: str, shape, latex: str | None = None, description: str = "") -> Leaf:
+        """A parameter: a matrix (rows, cols) or a column vector of the given size."""
+        shape = shape if isinstance(shape, tuple) else (shape, 1)
+        return self._add(name, shape, "param", False, latex, description=description)
+
+    def node(self, name: str, definition: Expr, latex: str | None = None, *, layer: str | None = None,
+             aka: tuple[str, ...] | str = (), description: str = "") -> Leaf:  # fmt: skip
+        """A named intermediate quantity, defined by an expression of earlier quantities."""
+        if not isinstance(definition, Expr):
+            raise DeriveError(f"node {name}: its definition must be a matrix expression")
+        aka = (aka,) if isinstance(aka, str) else tuple(aka)
+        return self._add(name, definition.shape, "node", definition.batched, latex,
+                         definition=definition, layer=layer, aka=aka, description=description)
+
+    def loss(self, name: str, definition: Expr, latex: str | None = None, **kw) -> Leaf:
+        """The scalar loss (usually a batch mean); the node everything is differentiated by."""
+        if definition.shape != (ONE, ONE) or definition.batched:
+            raise DeriveError(
+                f"loss {name} must be one scalar for the batch (use mean(...)), "
+                f"got {shape_str(definition.shape)}{' per sample' if definition.batched else ''}"
+            )
+        leaf = self.node(name, definition, latex or name, **kw)
+        self.loss_q = leaf.q
+        return leaf
+
+    def _add(self, name, shape, kind, batched, latex, **kw) -> Leaf:
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise DeriveError(f"quantity name {name!r} must be a Python identifier")
+        if name in self.quantities:
+            raise DeriveError(f"{name} is declared twice")
+        shape = tuple(sp.sympify(s) for s in shape)
+        for s in shape:
+            if not (s.is_Integer or s in self.dims):
+                raise DeriveError(f"{name}: dimension {s} is neither a number nor a declared dim")
+        definition = kw.get("definition")
+        if definition is not None:
+            for leaf in leaves(definition):
+                if self.quantities.get(leaf.q.name) != leaf.q:
+                    raise DeriveError(f"{name} uses {leaf.q.name}, which is not declared before it")
+        q = Quantity(name, latex or default_latex(name, shape), shape, kind, batched,
+                     line=_caller_line(), **kw)  # fmt: skip
+        self.quantities[name] = q
+        return Leaf(q)
+
+    # --- reading -------------------------------------------------------------------------
+    def of_kind(self, kind: str) -> list[Quantity]:
+        return [q for q in self.quantities.values() if q.kind == kind]
+
+    @property
+    def inputs(self) -> list[Quantity]:
+        return self.of_kind("input")
+
+    @property
+    def params(self) -> list[Quantity]:
+        return self.of_kind("param")
+
+    @property
+    def nodes(self) -> list[Quantity]:
+        """Nodes in declaration order, which is a topological order."""
+        return self.of_kind("node")
+
+    @property
+    def loss_quantity(self) -> Quantity:
+        if self.loss_q is None:
+            raise DeriveError(f"network {self.name} declares no loss (use net.loss(...))")
+        return self.loss_q
+
+    def consumers(self, q: Quantity) -> list[Quantity]:
+        return [n for n in self.nodes if any(leaf.q == q for leaf in leaves(n.definition))]
+
+    def sizes(self, m: int | None = None, **given: int) -> dict[sp.Symbol, int]:
+        from derive.expr import m as m_sym
+
+        out = {s: given.get(s.name, v) for s, v in self.dims.items()}
+        if m is not None:
+            out[m_sym] = m
+        return out
+
+    def derive(self):
+        from derive.backprop import derive
+
+        return derive(self)
+
+    def compile(self):
+        from derive.compile import compile_network
+
+        return compile_network(self)
+
+    def _repr_markdown_(self) -> str:
+        from derive.render.report import network_markdown
+
+        return network_markdown(self)
+
+
+def _convert(name: str, text, default):
+    if not isinstance(text, str):
+        return text
+    try:
+        if isinstance(default, bool):
+            return text.lower() in ("1", "true", "yes")
+        return type(default)(text)
+    except ValueError:
+        raise DeriveError(f"--set {name}={text}: expected a {type(default).__name__}") from None
+
+
+def _caller_line() -> int | None:
+    """The line of the network file that declared a quantity (for messages)."""
+    here = Path(__file__).resolve().parent
+    for frame in reversed(traceback.extract_stack()):
+        if Path(frame.filename).resolve().parent != here:
+            return frame.lineno
+    return None
+
+
+def load(path: str | Path, **settings) -> Network:
+    """Run a network file and return its Network. Errors become DeriveError naming file:line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DeriveError(f"{path}: no such file")
+    token = _overrides.set({k: v for k, v in settings.items()})
+    try:
+        namespace = runpy.run_path(str(path), run_name=f"derive_network_{path.stem}")
+    except DeriveError as err:
+        raise DeriveError(f"{path}:{_error_line(err, path)}: {err}") from None
+    except SyntaxError as err:
+        raise DeriveError(f"{path}:{err.lineno}: syntax error: {err.msg}") from None
+    except Exception as err:  # a bug in the user's file: say where, without a traceback
+        kind = type(err).__name__
+        raise DeriveError(f"{path}:{_error_line(err, path)}: {kind}: {err}") from None
+    finally:
+        _overrides.reset(token)
+    net = namespace.get("network")
+    if not isinstance(net, Network):
+        found = [v for v in namespace.values() if isinstance(v, Network)]
+        if len(found) != 1:
+            what = "no Network object" if not found else f"{len(found)} Network objects"
+            raise DeriveError(
+                f"{path}: {what} at module level (name the one to use 'network')"
+            )
+        net = found[0]
+    net.loss_quantity  # noqa: B018  (raises when there is none)
+    net.source = net.source or str(path)
+    for k in settings:
+        if k not in net.settings:
+            known = ", ".join(net.settings) or "none"
+            raise DeriveError(f"{path}: unknown setting {k!r} (settings: {known})")
+    return net
+
+
+def _error_line(err: BaseException, path: Path) -> str:
+    target = path.resolve()
+    line = "?"
+    for frame in traceback.extract_tb(err.__traceback__):
+        if Path(frame.filename).resolve() == target:
+            line = str(frame.lineno)
+    return line
+
+
+def renamed(q: Quantity, **changes) -> Quantity:
+    return replace(q, **changes)
+
+
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))

@@ -1,0 +1,1 @@
+"""The operations networks are built from; each module holds one family."""

@@ -1,0 +1,254 @@
+"""Element-wise functions and the Hadamard product.
+
+An element-wise function is given only by its scalar SymPy form: its derivative comes from
+``sympy.diff`` and is printed in textbook form (cos z, 1[z > 0], ...), never from a hand table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+
+import sympy as sp
+
+from derive.errors import DeriveError, ShapeError
+from derive.expr import Expr, Identity, Ones, Op, Zero, shape_str, test_leaf
+from derive.ops.algebra import scale
+
+#: The scalar variable of every element-wise function.
+S = sp.Symbol("s", real=True)
+
+
+@dataclass(frozen=True)
+class ScalarFn:
+    """A scalar function s -> expr applied entry by entry. Named ones print as \\sin(.) etc."""
+
+    expr: sp.Expr
+    name: str | None = None
+    latex: str | None = None
+    numpy: str | None = None  # a faster NumPy form than the lambdified one, "{0}" the argument
+
+    def derivative(self) -> ScalarFn:
+        d = sp.diff(self.expr, S)
+        for fn in ELEMENTWISE.values():
+            if fn.expr == d:
+                return fn
+        return ScalarFn(d)
+
+    def numpy_code(self, arg: str) -> str:
+        if self.numpy:
+            return self.numpy.format(arg)
+        from sympy.printing.numpy import NumPyPrinter
+
+        placeholder = sp.Symbol("__ARG__")
+        src = NumPyPrinter({"fully_qualified_modules": True}).doprint(self.expr.subs(S, placeholder))
+        return "(" + src.replace("__ARG__", f"({arg})") + ")"
+
+
+#: The element-wise vocabulary, by name. Add an entry to add a function (with its derivative).
+ELEMENTWISE: dict[str, ScalarFn] = {}
+
+
+def elementwise(name: str, expr, latex: str | None = None, numpy: str | None = None):
+    """Register an element-wise function given as a SymPy expression in one variable
+    (or a callable building it) and return the function that applies it to matrix expressions."""
+    if callable(expr):
+        expr = expr(S)
+    fn = ScalarFn(sp.sympify(expr), name, latex or rf"\operatorname{{{name}}}", numpy)
+    ELEMENTWISE[name] = fn
+
+    def apply_fn(e: Expr) -> Expr:
+        return apply(fn, e)
+
+    apply_fn.__name__ = name
+    apply_fn.__doc__ = f"Apply {name} element-wise."
+    return apply_fn
+
+
+@dataclass(frozen=True, repr=False)
+class Apply(Op):
+    fn: ScalarFn
+    e: Expr
+
+    @property
+    def shape(self):
+        return self.e.shape
+
+    @property
+    def batched(self):
+        return self.e.batched
+
+    @property
+    def children(self):
+        return (self.e,)
+
+    def rebuild(self, e):
+        return apply(self.fn, e)
+
+    def numpy(self, code):
+        return self.fn.numpy_code(code(self.e))
+
+    def explicit(self, args, sizes):
+        return args[0].applyfunc(lambda v: self.fn.expr.subs(S, v))
+
+    def vjp(self, k, g):
+        return hadamard(g, apply(self.fn.derivative(), self.e))
+
+    def jacobian(self, k):
+        return Diag(apply(self.fn.derivative(), self.e)) if self.e.is_col else None
+
+    @classmethod
+    def examples(cls):
+        u = test_leaf("u", 3)
+        return [Apply(fn, u) for fn in ELEMENTWISE.values()]
+
+
+def apply(fn: ScalarFn, e: Expr) -> Expr:
+    expr = fn.expr
+    if expr == S:
+        return e
+    if not expr.has(S):
+        if not e.is_col:
+            raise ShapeError("a constant element-wise function needs a column vector")
+        return scale(expr, Ones(e.shape[0]))
+    if expr.is_Pow and expr.base == S and expr.exp.is_Integer:
+        return hadamard((e, int(expr.exp)))
+    return Apply(fn, e)
+
+
+@dataclass(frozen=True, repr=False)
+class Hadamard(Op):
+    """Element-wise product with integer powers: ((y, 1), (p, -1)) is y / p entry by entry."""
+
+    factors: tuple[tuple[Expr, int], ...]
+
+    @property
+    def shape(self):
+        return self.factors[0][0].shape
+
+    @property
+    def batched(self):
+        return any(f.batched for f, _ in self.factors)
+
+    @property
+    def children(self):
+        return tuple(f for f, _ in self.factors)
+
+    def rebuild(self, *children):
+        return hadamard(*((c, p) for c, (_, p) in zip(children, self.factors)))
+
+    def numpy(self, code):
+        def power(c, p):
+            return c if abs(p) == 1 else f"{c}**{abs(p)}"
+
+        num = [power(code(f), p) for f, p in self.factors if p > 0] or ["1.0"]
+        den = [power(code(f), p) for f, p in self.factors if p < 0]
+        src = " * ".join(num)
+        return "(" + src + "".join(f" / {d}" for d in den) + ")"
+
+    def explicit(self, args, sizes):
+        def entry(i, j):
+            return sp.Mul(*(a[i, j] ** p for a, (_, p) in zip(args, self.factors)))
+
+        return sp.Matrix(args[0].rows, args[0].cols, entry)
+
+    def _local(self, k):
+        f, p = self.factors[k]
+        others = [fp for i, fp in enumerate(self.factors) if i != k]
+        return scale(p, hadamard((f, p - 1), *others))
+
+    def vjp(self, k, g):
+        return hadamard(g, self._local(k))
+
+    def jacobian(self, k):
+        return Diag(self._local(k)) if self.shape[1] == 1 else None
+
+    @classmethod
+    def examples(cls):
+        u, v = test_leaf("u", 3), test_leaf("v", 3)
+        return [hadamard(u, v), hadamard((u, 1), (v, -1)), hadamard((u, 2), v)]
+
+
+def hadamard(*items) -> Expr:
+    """u o v o ... ; items are expressions or (expression, integer power) pairs."""
+    pairs = [it if isinstance(it, tuple) else (it, 1) for it in items]
+    shape = pairs[0][0].shape
+    for f, _ in pairs:
+        if f.shape != shape:
+            raise ShapeError(
+                f"cannot multiply element-wise {pairs[0][0]!r} ({shape_str(shape)}) "
+                f"and {f!r} ({shape_str(f.shape)})"
+            )
+    coef = sp.Integer(1)
+    powers: dict[Expr, int] = {}
+
+    def collect(f: Expr, p: int) -> None:
+        nonlocal coef
+        from derive.ops.algebra import Scale
+
+        if isinstance(f, Scale):
+            coef *= f.c**p
+            collect(f.e, p)
+        elif isinstance(f, Hadamard):
+            for g, q in f.factors:
+                collect(g, p * q)
+        elif isinstance(f, Ones):
+            pass
+        elif isinstance(f, Zero):
+            if p < 0:
+                raise DeriveError("element-wise division by zero")
+            powers[f] = 1
+        else:
+            powers[f] = powers.get(f, 0) + p
+
+    for f, p in pairs:
+        collect(f, p)
+    if any(isinstance(f, Zero) for f in powers):
+        return Zero(shape)
+    kept = tuple((f, p) for f, p in powers.items() if p != 0)
+    if not kept:
+        return scale(coef, Ones(shape[0]))
+    if len(kept) == 1 and kept[0][1] == 1:
+        return scale(coef, kept[0][0])
+    return scale(coef, Hadamard(kept))
+
+
+@dataclass(frozen=True, repr=False)
+class Diag(Expr):
+    """diag(v): only for writing Jacobians down, never computed."""
+
+    v: Expr
+
+    @property
+    def shape(self):
+        return (self.v.shape[0], self.v.shape[0])
+
+    @property
+    def batched(self):
+        return self.v.batched
+
+    @property
+    def children(self):
+        return (self.v,)
+
+    def rebuild(self, v):
+        return Diag(v) if not isinstance(v, Ones) else Identity(v.shape[0])
+
+    def explicit(self, args, sizes):
+        return sp.diag(*args[0])
+
+
+def product_of(items):
+    return reduce(lambda a, b: a * b, items)
+
+
+# --- the vocabulary ----------------------------------------------------------------------
+sin = elementwise("sin", sp.sin, r"\sin")
+cos = elementwise("cos", sp.cos, r"\cos")
+exp = elementwise("exp", sp.exp, r"\exp")
+log = elementwise("log", sp.log, r"\log")
+tanh = elementwise("tanh", sp.tanh, r"\tanh")
+sigmoid = elementwise("sigmoid", lambda s: 1 / (1 + sp.exp(-s)), r"\sigma",
+                      numpy="(1.0 / (1.0 + numpy.exp(-({0}))))")
+relu = elementwise("ReLU", lambda s: sp.Max(0, s), r"\operatorname{ReLU}",
+                   numpy="numpy.maximum({0}, 0.0)")

@@ -1,0 +1,1 @@
+"""Turning derivations into LaTeX, Markdown and PDF."""

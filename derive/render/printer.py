@@ -1,0 +1,225 @@
+"""LaTeX for matrix expressions, in the notation of the course: per-sample column vectors with a
+superscript sample index, transposes, Hadamard products, 1/m sum_i.
+
+A subclass of SymPy's LatexPrinter, so scalar parts (coefficients such as 1/m, the scalar forms of
+element-wise derivatives) print as SymPy prints them; each matrix operation has its ``_print_``
+method, and an op that brings its own ``latex_template`` needs none.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from derive.expr import SCALAR_ONE, Expr
+from derive.ops.algebra import Add, MatMul, Scale
+from derive.ops.elementwise import S
+
+OPEN, CLOSE = "\x01", "\x02"
+BRACKETS = [(r"\left(", r"\right)"), (r"\left[", r"\right]"), (r"\left\{", r"\right\}")]
+INDICES = ["i", "j", "k", "l", "n"]
+
+
+class LatexAtom(sp.Symbol):
+    """A symbol that prints as a given piece of LaTeX (a vector inside cos(.), say)."""
+
+    def __new__(cls, latex: str):
+        obj = super().__new__(cls, "ATOM" + latex, real=True)
+        obj.latex_str = latex
+        return obj
+
+    def _derive_latex(self, printer):
+        return self.latex_str
+
+
+def with_superscript(latex: str, sup: str) -> str:
+    """x^{sup}, bracing the base when it already carries a top-level superscript."""
+    depth, top_sup = 0, False
+    for ch in latex:
+        depth += ch == "{"
+        depth -= ch == "}"
+        top_sup |= ch == "^" and depth == 0
+    return ("{" + latex + "}" if top_sup else latex) + "^{" + sup + "}"
+
+
+class DerivePrinter(LatexPrinter):
+    printmethod = "_derive_latex"
+
+    def __init__(self, loss_latex: str = "L", index: str | None = None):
+        super().__init__({"order": "none"})
+        self.loss_latex = loss_latex
+        self.index = index
+
+    def doprint(self, expr) -> str:
+        return resolve_brackets(super().doprint(expr))
+
+    # --- helpers -------------------------------------------------------------------------
+    def wrap(self, s: str) -> str:
+        return OPEN + s + CLOSE
+
+    def _needs_parens(self, e: Expr) -> bool:
+        return isinstance(e, (Add, Scale)) or (isinstance(e, MatMul) and e.is_scalar)
+
+    def operand(self, e: Expr) -> str:
+        s = self._print(e)
+        return self.wrap(s) if self._needs_parens(e) else s
+
+    def quantity(self, q) -> str:
+        return with_superscript(q.latex, self.index) if q.batched and self.index else q.latex
+
+    # --- leaves --------------------------------------------------------------------------
+    def _print_Leaf(self, e):
+        return self.quantity(e.q)
+
+    def _print_Residual(self, e):
+        return rf"\frac{{\partial {self.loss_latex}}}{{\partial {self.quantity(e.q)}}}"
+
+    def _print_Identity(self, e):
+        return "1" if e == SCALAR_ONE else "I"
+
+    def _print_Ones(self, e):
+        return r"\mathbf{1}"
+
+    def _print_Zero(self, e):
+        return r"\mathbf{0}"
+
+    # --- algebra -------------------------------------------------------------------------
+    def _print_Scale(self, e):
+        c = e.c
+        if c.could_extract_minus_sign():
+            return "- " + self._print_Scale(Scale(-c, e.e)) if -c != 1 else "- " + self.operand(e.e)
+        inner = e.e
+        body = self.wrap(self._print(inner)) if isinstance(inner, (Add, Scale)) else self._print(inner)
+        return self._print(c) + " " + body
+
+    def _print_Add(self, e):
+        out = []
+        for k, t in enumerate(e.terms):
+            s = self._print(t)
+            if k and not s.startswith("- "):
+                out.append("+ " + s)
+            else:
+                out.append(s)
+        return " ".join(out)
+
+    def _print_MatMul(self, e):
+        parts = []
+        for f in e.factors:
+            s = self._print(f)
+            needs = isinstance(f, (Add, Scale)) or (f.is_scalar and len(e.factors) > 1)
+            parts.append(self.wrap(s) if needs else s)
+        return " ".join(parts)
+
+    def _print_Transpose(self, e):
+        from derive.expr import Leaf
+
+        inner = e.e
+        s = self._print(inner)
+        if isinstance(inner, Leaf) and not (inner.batched and self.index):
+            return with_superscript(s, "T")
+        return self.wrap(s) + "^{T}"
+
+    # --- element-wise --------------------------------------------------------------------
+    def _print_Apply(self, e):
+        arg = self._print(e.e)
+        if e.fn.latex:
+            return e.fn.latex + self.wrap(arg)
+        return self._print(e.fn.expr.subs(S, LatexAtom(arg)))
+
+    def _print_Heaviside(self, expr, exp=None):
+        return r"\mathbb{1}" + BRACKETS[1][0] + self._print(expr.args[0]) + r" > 0" + BRACKETS[1][1]
+
+    def _print_Hadamard(self, e):
+        def factor(f, p):
+            s = self._print(f)
+            s = self.wrap(s) if isinstance(f, (Add, Scale)) else s
+            return s if abs(p) == 1 else s + "^{\\circ " + str(abs(p)) + "}"
+
+        num = [factor(f, p) for f, p in e.factors if p > 0] or [r"\mathbf{1}"]
+        den = [factor(f, p) for f, p in e.factors if p < 0]
+        return r" \circ ".join(num) + "".join(r" \oslash " + d for d in den)
+
+    def _print_Diag(self, e):
+        return r"\operatorname{diag}" + self.wrap(self._print(e.v))
+
+    # --- batch ---------------------------------------------------------------------------
+    def _print_BatchSum(self, e):
+        outer = self.index
+        self.index = INDICES[INDICES.index(outer) + 1] if outer else INDICES[0]
+        try:
+            body = self._print(e.e)
+            if isinstance(e.e, (Add, Scale)):
+                body = self.wrap(body)
+            return rf"\sum_{{{self.index}=1}}^{{m}} " + body
+        finally:
+            self.index = outer
+
+    # --- every other op ------------------------------------------------------------------
+    def emptyPrinter(self, expr):
+        template = getattr(expr, "latex_template", None)
+        if template is not None:
+            return template.format(*(self._print(c) for c in expr.children))
+        return super().emptyPrinter(expr)
+
+
+def resolve_brackets(s: str) -> str:
+    """Turn bracket markers into (), [], \\{\\} by nesting depth, innermost round, as on paper."""
+    if OPEN not in s:
+        return s
+    # depth of the deepest pair inside each pair decides its bracket
+    stack: list[list[int]] = []
+    kinds: dict[int, int] = {}
+    for pos, ch in enumerate(s):
+        if ch == OPEN:
+            stack.append([pos, 0])
+        elif ch == CLOSE:
+            start, inner = stack.pop()
+            kinds[start] = kinds[pos] = inner
+            if stack:
+                stack[-1][1] = max(stack[-1][1], inner + 1)
+    out = []
+    for pos, ch in enumerate(s):
+        if ch == OPEN:
+            out.append(BRACKETS[kinds[pos] % 3][0])
+        elif ch == CLOSE:
+            out.append(BRACKETS[kinds[pos] % 3][1])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def latex(expr, index: str | None = None, loss: str = "L") -> str:
+    """LaTeX of an expression; ``index`` is the sample index of batched quantities."""
+    return DerivePrinter(loss, index).doprint(expr)
+
+
+def plain(expr) -> str:
+    """A short text form for error messages: quantity names, *, ', o."""
+    from derive.expr import Leaf, Residual
+
+    if isinstance(expr, Leaf):
+        return expr.q.name
+    if isinstance(expr, Residual):
+        return f"dL/d{expr.q.name}"
+    name = type(expr).__name__
+    kids = getattr(expr, "children", ())
+    if name == "MatMul":
+        return "*".join(_plain_operand(c) for c in kids)
+    if name == "Add":
+        return " + ".join(plain(c) for c in kids)
+    if name == "Scale":
+        return f"{expr.c}*{_plain_operand(expr.e)}"
+    if name == "Transpose":
+        return _plain_operand(expr.e) + ".T"
+    if name == "Apply":
+        return f"{expr.fn.name or 'f'}({plain(expr.e)})"
+    if kids:
+        return f"{name.lower()}(" + ", ".join(plain(c) for c in kids) + ")"
+    return re.sub(r"\W+", "", name)
+
+
+def _plain_operand(e) -> str:
+    s = plain(e)
+    return f"({s})" if type(e).__name__ in ("Add", "Scale") else s

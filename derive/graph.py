@@ -209,8 +209,7 @@ def load(path: str | Path, **settings) -> Network:
     except SyntaxError as err:
         raise DeriveError(f"{path}:{err.lineno}: syntax error: {err.msg}") from None
     except Exception as err:  # a bug in the user's file: say where, without a traceback
-        kind = type(err).__name__
-        raise DeriveError(f"{path}:{_error_line(err, path)}: {kind}: {err}") from None
+        raise DeriveError(f"{path}:{_error_line(err, path)}: {_describe(err)}") from None
     finally:
         _overrides.reset(token)
     net = namespace.get("network")
@@ -229,6 +228,32 @@ def load(path: str | Path, **settings) -> Network:
             known = ", ".join(net.settings) or "none"
             raise DeriveError(f"{path}: unknown setting {k!r} (settings: {known})")
     return net
+
+
+def _describe(err: Exception) -> str:
+    """An exception raised by a network file, in words: an unknown op is named as one."""
+    import derive
+
+    missing = None
+    if isinstance(err, ImportError) and err.name == "derive":
+        found = re.search(r"cannot import name '(\w+)'", str(err))
+        missing = found and found.group(1)
+    elif isinstance(err, AttributeError) and getattr(err, "obj", None) is derive:
+        missing = err.name
+    elif isinstance(err, NameError) and err.name:
+        missing = err.name
+    if not missing:
+        return f"{type(err).__name__}: {err}"
+    ops = sorted(
+        n for n in derive.__all__ if n.islower() and callable(getattr(derive, n)) and n != "load"
+    )
+    known = f"it has: {', '.join(ops)}"
+    if isinstance(err, NameError):
+        return f"name {missing!r} is not defined, nor is it an operation of derive ({known})"
+    return (
+        f"derive has no operation {missing!r} ({known}; an element-wise function is defined "
+        f"by {missing} = derive.elementwise({missing!r}, lambda t: ...))"
+    )
 
 
 def _error_line(err: BaseException, path: Path) -> str:

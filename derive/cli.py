@@ -1,0 +1,304 @@
+"""The command line: ``derive report|verify|grad FILE``.
+
+Thin on purpose: each command parses its options, calls the library, and prints. Every
+:class:`~derive.errors.DeriveError` becomes one line on stderr (``derive: error: ...``) and exit
+code 2; a failed proof is exit code 1. Heavy modules (NumPy, the proofs, the renderer) are imported
+by the command that needs them, so ``derive --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from derive.errors import DeriveError
+
+app = typer.Typer(
+    name="derive",
+    help="Derive, prove and write up the backpropagation of small neural networks.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+NetworkFile = Annotated[
+    Path,
+    typer.Argument(
+        help="A network file: Python that builds a derive.Network (the module-level "
+        "variable 'network', or the only Network in the file).",
+        metavar="FILE",
+        show_default=False,
+    ),
+]
+Settings = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="NAME=VALUE",
+        help="Override a setting of the network file (net.setting(NAME, default)). May repeat.",
+        show_default=False,
+    ),
+]
+
+
+class Format(str, Enum):
+    pdf = "pdf"
+    tex = "tex"
+    md = "md"
+
+
+#: What each --format writes: the .tex always, plus the PDF or the Markdown.
+FORMATS = {Format.pdf: {"tex", "pdf"}, Format.tex: {"tex"}, Format.md: {"tex", "md"}}
+
+
+# --- helpers -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """A DeriveError is the user's to fix: one line on stderr, exit 2, no traceback."""
+    try:
+        yield
+    except DeriveError as err:
+        message = " ".join(str(err).split()) or type(err).__name__
+        typer.echo(f"derive: error: {message}", err=True)
+        raise typer.Exit(2) from None
+
+
+def parse_settings(items: list[str] | None) -> dict[str, str]:
+    """``["k=3", "name=x"]`` -> ``{"k": "3", "name": "x"}``; the network file converts types."""
+    settings: dict[str, str] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_]\w*", name) or not value.strip():
+            raise DeriveError(f"--set {item!r}: expected NAME=VALUE, e.g. --set k=3")
+        settings[name] = value.strip()
+    return settings
+
+
+def load(file: Path, settings: list[str] | None):
+    import derive
+
+    return derive.load(file, **parse_settings(settings))
+
+
+def read_values(path: Path) -> dict:
+    """The arrays of an .npz file, read eagerly so that every reading problem surfaces here."""
+    import zipfile
+
+    import numpy as np
+
+    if not path.is_file():
+        raise DeriveError(f"{path}: no such values file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: np.asarray(archive[key]) for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError, TypeError):
+        # np.load of a plain .npy gives an array, which has no .files (nor a context manager)
+        raise DeriveError(
+            f"{path}: not an .npz archive of arrays (write one with numpy.savez)"
+        ) from None
+    for key, array in arrays.items():
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise DeriveError(f"{path}: {key} holds {array.dtype} values, not numbers")
+    return arrays
+
+
+def write_npz_atomically(path: Path, arrays: dict) -> None:
+    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
+    import numpy as np
+
+    if path.is_dir():
+        raise DeriveError(f"{path}: is a folder; give the file to write, e.g. {path / 'grads.npz'}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def check_label(name: str, loss: str) -> str:
+    return f"d{loss}/d{name}"
+
+
+def failed_checks(verification) -> list[str]:
+    return [c.name for c in verification.checks if not c.ok]
+
+
+def print_table(verification, loss: str) -> None:
+    """quantity | symbolic check | numeric max relative error | verdict."""
+    rows = []
+    for c in verification.checks:
+        symbolic = {True: "exact", False: "WRONG", None: "not run"}[c.symbolic]
+        error = c.numeric_error
+        numeric = "not run" if error != error else f"{error:.1e}"  # nan: not run
+        rows.append((check_label(c.name, loss), symbolic, numeric, "ok" if c.ok else "FAIL"))
+    header = ("quantity", "symbolic check", "numeric max rel. error", "")
+    widths = [max(len(r[k]) for r in [header, *rows]) for k in range(4)]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def describe(verification) -> str:
+    from derive.verify import TOLERANCE
+
+    def sizes(d: dict) -> str:
+        return ", ".join(f"{k}={v}" for k, v in d.items())
+
+    return (
+        f"symbolic: exact scalar expansion at {sizes(verification.symbolic_sizes)}; "
+        f"numeric: central differences at {verification.numeric_points} random points, "
+        f"{sizes(verification.numeric_sizes)}, tolerance {TOLERANCE:g}; "
+        f"{verification.seconds:.1f} s"
+    )
+
+
+# --- commands ------------------------------------------------------------------------------
+def version_callback(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"derive {version('derive')}")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            typer.echo("derive (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def common(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Derive, prove and write up the backpropagation of small neural networks, in matrix
+    notation. Errors in the input are one line on stderr and exit code 2."""
+
+
+@app.command()
+def report(
+    file: NetworkFile,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder (default: reports/<network name>/).",
+            show_default=False,
+            file_okay=False,
+        ),
+    ] = None,
+    format: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="pdf: .tex and PDF (needs LaTeX); tex: the .tex "
+            "only; md: .tex and Markdown with $$ math.",
+        ),
+    ] = Format.pdf,
+    settings: Settings = None,
+) -> None:
+    """Derive every residual and gradient, prove them, and write the report."""
+    with user_errors():
+        net = load(file, settings)
+        derivation = net.derive()
+        from derive.render.report import write_report
+        from derive.verify import verify
+
+        verification = verify(derivation)
+        out_dir = out if out is not None else Path("reports") / net.name
+        paths = write_report(derivation, verification, out_dir, FORMATS[format])
+    for path in paths:
+        typer.echo(str(path))
+    if not verification.ok:
+        failed = ", ".join(
+            check_label(n, net.loss_quantity.name) for n in failed_checks(verification)
+        )
+        typer.echo(f"derive: the proof failed for {failed} (see the report's table)", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(file: NetworkFile, settings: Settings = None) -> None:
+    """Prove every residual and gradient, exactly and numerically, and print the table."""
+    with user_errors():
+        net = load(file, settings)
+        derivation = net.derive()
+        from derive.verify import verify as prove
+
+        verification = prove(derivation)
+    loss = net.loss_quantity.name
+    print_table(verification, loss)
+    typer.echo(describe(verification))
+    failed = failed_checks(verification)
+    if failed:
+        typer.echo(f"FAILED: {len(failed)} of {len(verification.checks)} checks", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"all {len(verification.checks)} checks passed")
+
+
+@app.command()
+def grad(
+    file: NetworkFile,
+    values: Annotated[
+        Path,
+        typer.Option(
+            "--values",
+            help="An .npz file with every input and parameter by name: "
+            "samples along the first axis, weights (out x in), biases 1-D.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="The .npz file to write: the loss under its own name "
+            "and grad_<param> for every parameter.",
+            show_default=False,
+        ),
+    ],
+    settings: Settings = None,
+) -> None:
+    """Evaluate the loss and every parameter gradient at the given values."""
+    with user_errors():
+        net = load(file, settings)
+        arrays = read_values(values)
+        compiled = net.compile()
+        try:
+            result = compiled.loss_and_grads(arrays)
+        except DeriveError as err:  # name the file rather than "values"
+            raise DeriveError(f"{values}: {str(err).removeprefix('values: ')}") from None
+        write_npz_atomically(out, result)
+    typer.echo(str(out))
+
+
+def main() -> None:
+    app(prog_name="derive")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""A Python file that declares no Network."""
+
+WIDTH = 3
+
+
+def layer(x):
+    return 2 * x

@@ -7,7 +7,6 @@ An element-wise function is given only by its scalar SymPy form: its derivative 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
 
 import sympy as sp
 
@@ -38,11 +37,10 @@ class ScalarFn:
     def numpy_code(self, arg: str) -> str:
         if self.numpy:
             return self.numpy.format(arg)
-        from sympy.printing.numpy import NumPyPrinter
+        from derive.ops.layout import scalar_code
 
         placeholder = sp.Symbol("__ARG__")
-        src = NumPyPrinter({"fully_qualified_modules": True}).doprint(self.expr.subs(S, placeholder))
-        return "(" + src.replace("__ARG__", f"({arg})") + ")"
+        return scalar_code(self.expr.subs(S, placeholder)).replace("__ARG__", f"({arg})")
 
 
 #: The element-wise vocabulary, by name. Add an entry to add a function (with its derivative).
@@ -236,10 +234,6 @@ class Diag(Expr):
 
     def explicit(self, args, sizes):
         return sp.diag(*args[0])
-
-
-def product_of(items):
-    return reduce(lambda a, b: a * b, items)
 
 
 # --- the vocabulary ----------------------------------------------------------------------

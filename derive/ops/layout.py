@@ -8,6 +8,7 @@ a column or row vector is 1-D, a matrix is 2-D. So a batch of column vectors is 
 from __future__ import annotations
 
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 
 ONE = sp.Integer(1)
 
@@ -27,12 +28,24 @@ def dims_code(sym: sp.Symbol) -> str:
     return "_" + sym.name
 
 
+class ScalarPrinter(NumPyPrinter):
+    """NumPy source of scalar SymPy expressions, applied entry by entry."""
+
+    def __init__(self):
+        super().__init__({"fully_qualified_modules": True})
+
+    def _print_Heaviside(self, expr):
+        # H(0) = 1/2, as SymPy defines it
+        return f"numpy.heaviside({self._print(expr.args[0])}, 0.5)"
+
+
+def scalar_code(expr: sp.Expr) -> str:
+    return "(" + ScalarPrinter().doprint(expr) + ")"
+
+
 def coefficient(c: sp.Expr) -> str:
     """NumPy source of a SymPy scalar; sizes are the locals _m, _d, ... of generated code."""
-    from sympy.printing.numpy import NumPyPrinter
-
-    renamed = c.subs({s: sp.Symbol(dims_code(s)) for s in c.free_symbols})
-    return "(" + NumPyPrinter({"fully_qualified_modules": True}).doprint(renamed) + ")"
+    return scalar_code(c.subs({s: sp.Symbol(dims_code(s)) for s in c.free_symbols}))
 
 
 def transpose(code: str, e) -> str:

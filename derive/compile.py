@@ -1,0 +1,226 @@
+"""Derived formulas -> NumPy.
+
+The expressions are turned into the source of one Python function (common sub-expressions
+computed once), in the batch layout of ``derive.ops.layout``: samples along the first axis.
+Element-wise functions are lambdified from their scalar SymPy forms. ``loss_and_grads`` runs the
+forward pass and then the residuals in their compact form, loss first: backpropagation, with each
+step the formula the report shows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+
+from derive.backprop import Derivation
+from derive.errors import DeriveError
+from derive.expr import ONE, Expr, Identity, Leaf, Ones, Op, Quantity, Residual, Zero, m
+from derive.graph import Network
+from derive.ops import layout
+
+PRELUDE = """
+def _softmax(z):
+    e = numpy.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+"""
+
+
+def residual_var(q: Quantity) -> str:
+    return f"_r_{q.name}"
+
+
+class Codegen:
+    """Writes one function ``f(_v, _sizes) -> dict`` computing the given outputs."""
+
+    def __init__(self, network: Network, overridable: bool = False):
+        self.net = network
+        self.overridable = overridable  # nodes may be given in _v (for finite differences)
+        self.lines: list[str] = []
+        self.names: dict[Expr, str] = {}
+        self.counts: Counter = Counter()
+
+    def count(self, exprs: list[Expr]) -> None:
+        def walk(e: Expr) -> None:
+            self.counts[e] += 1
+            if self.counts[e] == 1:
+                for c in e.children:
+                    walk(c)
+
+        for e in exprs:
+            walk(e)
+
+    def code(self, e: Expr) -> str:
+        if e in self.names:
+            return self.names[e]
+        if isinstance(e, Leaf):
+            return e.q.name
+        if isinstance(e, Residual):
+            return residual_var(e.q)
+        if isinstance(e, Identity):
+            return "1.0" if e.n == ONE else f"numpy.eye({layout.coefficient(e.n)})"
+        if isinstance(e, Ones):
+            return f"numpy.ones({layout.coefficient(e.n)})"
+        if isinstance(e, Zero):
+            return "0.0"
+        if not isinstance(e, Op):
+            raise DeriveError(f"cannot compute {type(e).__name__} numerically")
+        src = e.numpy(self.code)
+        if self.counts[e] > 1 and not src.isidentifier():
+            name = f"_t{len(self.names)}"
+            self.lines.append(f"    {name} = {src}")
+            self.names[e] = name
+            return name
+        return src
+
+    def assign(self, var: str, e: Expr, key: str | None = None) -> None:
+        src = self.code(e)
+        if key is not None and self.overridable:
+            src = f"_v[{key!r}] if {key!r} in _v else {src}"
+        self.lines.append(f"    {var} = {src}")
+        self.names[e] = var
+
+    def build(self, outputs: dict[str, Expr], residuals: list[tuple[Quantity, Expr]] = (),
+              residual_inputs: bool = False) -> Callable:  # fmt: skip
+        nodes = self.net.nodes
+        self.count([n.definition for n in nodes] + [e for _, e in residuals] + list(outputs.values()))
+        head = ["def _f(_v, _sizes):"]
+        head += [f"    {layout.dims_code(s)} = _sizes[{s.name!r}]" for s in [m, *self.net.dims]]
+        head += [f"    {q.name} = _v[{q.name!r}]" for q in self.net.inputs + self.net.params]
+        if residual_inputs:
+            given = {r.q for e in [*outputs.values()] for r in _residuals_in(e)}
+            head += [f"    {residual_var(q)} = _v[{residual_var(q)!r}]" for q in sorted(given, key=_order(self.net))]
+        for n in nodes:
+            self.assign(n.name, n.definition, key=n.name)
+            self.names[Leaf(n)] = n.name
+        for q, e in residuals:
+            self.assign(residual_var(q), e)
+        result = ", ".join(f"{k!r}: {self.code(e)}" for k, e in outputs.items())
+        source = "\n".join(head + self.lines + [f"    return {{{result}}}"])
+        namespace: dict = {"numpy": np}
+        exec(compile(PRELUDE + source, "<derive>", "exec"), namespace)  # our own generated code
+        fn = namespace["_f"]
+        fn.source = source
+        return fn
+
+
+def _residuals_in(e: Expr) -> set[Residual]:
+    out, stack = set(), [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Residual):
+            out.add(x)
+        stack.extend(x.children)
+    return out
+
+
+def _order(net: Network):
+    names = list(net.quantities)
+    return lambda q: names.index(q.name)
+
+
+def compile_expressions(net: Network, outputs: dict[str, Expr], overridable: bool = False,
+                        residual_inputs: bool = False) -> Callable:  # fmt: skip
+    """A function (values, sizes) -> {name: array} for any expressions of the network."""
+    return Codegen(net, overridable).build(outputs, residual_inputs=residual_inputs)
+
+
+# --- the user-facing compiled network ----------------------------------------------------
+def external_shape(q: Quantity, sizes: dict) -> tuple[int, ...]:
+    """The array shape users give and get: samples first, weights (out, in), biases 1-D."""
+    r, c = (int(sp.sympify(s).subs(sizes)) for s in q.shape)
+    if q.batched:
+        return (sizes[m], r) if c == 1 else (sizes[m], r, c)
+    return (r,) if c == 1 else (r, c)
+
+
+def internal_shape(q: Quantity, sizes: dict) -> tuple[int, ...]:
+    r, c = q.shape
+    per_sample = [int(d.subs(sizes)) for d in (r, c) if d != 1]
+    return ((sizes[m],) if q.batched else ()) + tuple(per_sample)
+
+
+def external_dims(q: Quantity) -> list[sp.Expr]:
+    r, c = q.shape
+    return ([m] if q.batched else []) + [r] + ([c] if c != 1 else [])
+
+
+def bind_sizes(net: Network, values: dict[str, np.ndarray], where: str = "values") -> dict:
+    """Read m and every dim off the arrays; a missing name or a clash is a one-line error."""
+    sizes: dict = {}
+    origin: dict = {}
+    for q in net.inputs + net.params:
+        if q.name not in values:
+            raise DeriveError(f"{where}: no array named {q.name!r} ({q.kind} of shape {_ext_str(q)})")
+        want = external_dims(q)
+        got = tuple(np.shape(values[q.name]))
+        if len(got) == len(want) - 1 and want[-1] == 1:
+            got = (*got, 1)  # a per-sample scalar given as (m,)
+        if len(got) != len(want):
+            raise DeriveError(f"{where}: {q.name} has shape {got}, expected {_ext_str(q)}")
+        for dim, n in zip(want, got):
+            if dim.is_Integer:
+                if int(dim) != n:
+                    raise DeriveError(f"{where}: {q.name} has shape {got}, expected {_ext_str(q)}")
+            elif dim in sizes and sizes[dim] != n:
+                raise DeriveError(
+                    f"{where}: {q.name} has shape {got}, but {origin[dim]} gives {dim} = "
+                    f"{sizes[dim]}, so {q.name} must be {_ext_str(q)}"
+                )
+            else:
+                sizes[dim] = n
+                origin[dim] = f"{q.name} {got}"
+    return sizes
+
+
+def _ext_str(q: Quantity) -> str:
+    return "(" + ", ".join(str(d) for d in external_dims(q)) + ")"
+
+
+def to_internal(net: Network, values: dict, sizes: dict) -> dict[str, np.ndarray]:
+    out = {}
+    for q in net.inputs + net.params:
+        out[q.name] = np.asarray(values[q.name], dtype=float).reshape(internal_shape(q, sizes))
+    return out
+
+
+def size_names(sizes: dict) -> dict[str, int]:
+    return {str(k): int(v) for k, v in sizes.items()}
+
+
+@dataclass
+class Compiled:
+    """The network's loss and parameter gradients as one NumPy function."""
+
+    network: Network
+    derivation: Derivation
+    function: Callable
+
+    @property
+    def source(self) -> str:
+        return self.function.source
+
+    def loss_and_grads(self, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """values: every input (samples first) and parameter by name. Returns the loss under its
+        own name and ``grad_<param>`` for each parameter, shaped as the parameter."""
+        net = self.network
+        sizes = bind_sizes(net, values)
+        out = self.function(to_internal(net, values, sizes), size_names(sizes))
+        result = {net.loss_quantity.name: np.asarray(out.pop(net.loss_quantity.name), dtype=float)}
+        for q in net.params:
+            result[f"grad_{q.name}"] = np.asarray(out[q.name], dtype=float).reshape(
+                external_shape(q, sizes)
+            )
+        return result
+
+
+def compile_network(net: Network, derivation: Derivation | None = None) -> Compiled:
+    derivation = derivation or net.derive()
+    residuals = [(g.q, g.compact) for g in derivation.residuals]
+    outputs = {net.loss_quantity.name: Leaf(net.loss_quantity)}
+    outputs.update({g.q.name: g.compact for g in derivation.gradients})
+    fn = Codegen(net).build(outputs, residuals)
+    return Compiled(net, derivation, fn)

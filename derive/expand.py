@@ -1,0 +1,158 @@
+"""Expansion of matrix expressions into explicit SymPy matrices of scalars, at concrete sizes.
+
+Inputs and parameters become matrices of scalar symbols (one set per sample for batched inputs);
+nodes are computed from their definitions. A one-hot input's last entry is 1 minus the others, so
+a proof covers every vector whose entries sum to one. A node can be *cut*: its values become fresh
+symbols, so that differentiating the loss by them gives the node's true residual.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+import sympy as sp
+
+from derive.expr import Expr, Identity, Leaf, Ones, Op, Quantity, Residual, Zero, m
+from derive.graph import Network
+from derive.ops.batch import BatchSum
+from derive.ops.elementwise import Diag
+
+
+class Exp(sp.Function):
+    """exp that SymPy does not merge (exp(a) exp(b) -> exp(a + b)), so that the identity test
+    below can treat each exp(a) as an unknown of its own. d/da Exp(a) = Exp(a)."""
+
+    def fdiff(self, argindex=1):
+        return Exp(self.args[0])
+
+
+def _opaque_exp(v: sp.Expr) -> sp.Expr:
+    return v.replace(lambda x: isinstance(x, sp.exp), lambda x: Exp(x.args[0])) if v.has(sp.exp) else v
+
+
+class Expander:
+    def __init__(self, network: Network, sizes: dict, cut: Quantity | None = None):
+        self.net = network
+        self.sizes = sizes
+        self.batch = sizes[m]
+        self.cut = cut
+        self.memo: dict[tuple[str, int | None], sp.Matrix] = {}
+
+    def dims(self, q: Quantity) -> tuple[int, int]:
+        return tuple(int(sp.sympify(d).subs(self.sizes)) for d in q.shape)
+
+    def samples(self, q: Quantity) -> list[int | None]:
+        return list(range(self.batch)) if q.batched else [None]
+
+    def _symbols(self, prefix: str, q: Quantity, i: int | None) -> sp.Matrix:
+        rows, cols = self.dims(q)
+        tag = f"{prefix}{q.name}" + (f"^{i + 1}" if i is not None else "")
+        if cols == 1:
+            return sp.Matrix(rows, 1, lambda r, _: sp.Symbol(f"{tag}[{r + 1}]", real=True))
+        return sp.Matrix(rows, cols, lambda r, c: sp.Symbol(f"{tag}[{r + 1},{c + 1}]", real=True))
+
+    def leaf_symbols(self, q: Quantity, i: int | None) -> sp.Matrix:
+        mat = self._symbols("", q, i)
+        if q.content == "onehot" and mat.rows > 1:
+            mat[-1, 0] = 1 - sum(mat[:-1, 0])
+        return mat
+
+    def cut_symbols(self, q: Quantity, i: int | None) -> sp.Matrix:
+        return self._symbols("cut:", q, i)
+
+    def value_of(self, q: Quantity, i: int | None = None) -> sp.Matrix:
+        key = (q.name, i)
+        if key not in self.memo:
+            if q == self.cut:
+                self.memo[key] = self.cut_symbols(q, i)
+            elif q.kind == "node":
+                self.memo[key] = self.value(q.definition, i)
+            else:
+                self.memo[key] = self.leaf_symbols(q, i)
+        return self.memo[key]
+
+    def value(self, e: Expr, i: int | None, residuals: dict | None = None) -> sp.Matrix:
+        """The explicit value of ``e`` for sample ``i`` (None outside any sample).
+        ``residuals`` maps Residual(q) to its values per sample, for compact forms."""
+        memo: dict[int, sp.Matrix] = {}
+
+        def walk(x: Expr, i: int | None) -> sp.Matrix:
+            key = (id(x), i)
+            if key in memo:
+                return memo[key]
+            if isinstance(x, Leaf):
+                out = self.value_of(x.q, i if x.q.batched else None)
+            elif isinstance(x, Residual):
+                out = residuals[x][i if x.q.batched else 0]
+            elif isinstance(x, Identity):
+                out = sp.eye(int(x.n.subs(self.sizes)))
+            elif isinstance(x, Ones):
+                out = sp.ones(int(x.n.subs(self.sizes)), 1)
+            elif isinstance(x, Zero):
+                out = sp.zeros(*(int(sp.sympify(d).subs(self.sizes)) for d in x.shape))
+            elif isinstance(x, BatchSum):
+                parts = [walk(x.e, j) for j in range(self.batch)]
+                out = sum(parts[1:], parts[0])
+            elif isinstance(x, Diag):
+                out = sp.diag(*walk(x.v, i))
+            elif isinstance(x, Op):
+                out = x.explicit([walk(c, i) for c in x.children], self.sizes).applyfunc(_opaque_exp)
+            else:
+                raise TypeError(f"cannot expand {type(x).__name__}")
+            memo[key] = out
+            return out
+
+        return walk(e, i)
+
+
+class IdentityTest:
+    """Decides whether scalar expressions are identical, in exact rational arithmetic.
+
+    Every symbol gets a random rational value, and every function application (sin a, exp a,
+    Heaviside a, ...) a random rational value of its own, the same for the same argument: the
+    expressions are evaluated as rational functions of these independent unknowns. Two different
+    rational functions agree at a random point from a set of size N with probability at most
+    degree/N (Schwartz-Zippel); with N = 10^12 and two points, an error is practically
+    impossible. Equal expressions always agree. The test is exact (no rounding) and fast, unlike
+    ``cancel``/``simplify`` on expressions with thousands of terms.
+    """
+
+    SPAN = 10**12
+
+    def __init__(self, seed: int = 0):
+        self.rng = random.Random(seed)
+        self.values: dict = {}
+
+    def _unknown(self, key) -> Fraction:
+        if key not in self.values:
+            self.values[key] = Fraction(self.rng.randint(1, self.SPAN), self.rng.randint(1, self.SPAN))
+        return self.values[key]
+
+    def value(self, e: sp.Expr, memo: dict) -> Fraction:
+        if e in memo:
+            return memo[e]
+        if e.is_Symbol:
+            out = self._unknown(e)
+        elif e.is_Rational:
+            out = Fraction(int(e.p), int(e.q))
+        elif e.is_Add:
+            out = sum((self.value(a, memo) for a in e.args), Fraction(0))
+        elif e.is_Mul:
+            out = Fraction(1)
+            for a in e.args:
+                out *= self.value(a, memo)
+        elif e.is_Pow and e.exp.is_Integer:
+            out = self.value(e.base, memo) ** int(e.exp)
+        else:  # sin(a), exp(a), Heaviside(a), Max(0, a), a^(1/2), E, pi: an unknown per argument
+            out = self._unknown((e.func, tuple(self.value(a, memo) for a in e.args)))
+        memo[e] = out
+        return out
+
+    def equal(self, a: sp.Expr, b: sp.Expr, points: int = 2) -> bool:
+        for _ in range(points):
+            self.values = {}
+            memo: dict = {}
+            if self.value(sp.sympify(a), memo) != self.value(sp.sympify(b), memo):
+                return False
+        return True

@@ -1,0 +1,84 @@
+"""The numeric proof: derived formulas, compiled to NumPy, against float64 central differences.
+
+Every residual and gradient is evaluated in both its forms at random points (inputs drawn by
+what they hold: normal values, one-hot labels, dropout masks) and compared with central
+differences of the compiled loss. For a node the difference quotient perturbs the node's own
+values (the forward pass takes them as given), which is the definition of its residual.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from derive.backprop import Derivation
+from derive.compile import compile_expressions, internal_shape, size_names
+from derive.expr import Leaf, Quantity, Residual
+from derive.graph import Network
+
+STEP = 1e-3
+
+
+def random_values(net: Network, sizes: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """A random point in the internal layout."""
+    values = {}
+    for q in net.inputs + net.params:
+        shape = internal_shape(q, sizes)
+        if q.content == "onehot":
+            n = shape[-1]
+            values[q.name] = np.eye(n)[rng.integers(0, n, size=shape[:-1])]
+        elif q.content == "mask":
+            values[q.name] = (rng.random(shape) < q.keep) / q.keep
+        else:
+            values[q.name] = rng.normal(size=shape)
+    return values
+
+
+def prove_numeric(derivation: Derivation, sizes: dict, points: int = 3, seed: int = 0) -> dict:
+    """name -> max relative error of the derived formulas over ``points`` random points."""
+    from derive.verify import relative_error
+
+    net = derivation.network
+    loss = net.loss_quantity
+    items = derivation.residuals + derivation.gradients
+    forward = compile_expressions(net, {"loss": Leaf(loss)}, overridable=True)
+    expanded = compile_expressions(net, {g.q.name: g.expanded for g in items})
+    compact = compile_expressions(net, {g.q.name: g.compact for g in items}, residual_inputs=True)
+    names = size_names(sizes)
+    rng = np.random.default_rng(seed)
+    errors = {g.q.name: 0.0 for g in items}
+    for _ in range(points):
+        values = random_values(net, sizes, rng)
+        state = compile_expressions(net, {n.name: Leaf(n) for n in net.nodes})(values, names)
+        truth = {g.q.name: central_difference(forward, values, state, g.q, names) for g in items}
+        truth[loss.name] = np.ones(())
+        given = dict(values)
+        given.update({f"_r_{k}": v for k, v in truth.items()})
+        got_expanded = expanded(values, names)
+        got_compact = compact(given, names)
+        for g in items:
+            want = truth[g.q.name]
+            for got in (got_expanded[g.q.name], got_compact[g.q.name]):
+                got = np.broadcast_to(np.asarray(got, dtype=float), want.shape)
+                errors[g.q.name] = max(errors[g.q.name], relative_error(got, want))
+    return errors
+
+
+def central_difference(forward, values: dict, state: dict, q: Quantity, names: dict) -> np.ndarray:
+    """dL/dq entry by entry with the fourth-order central difference
+    (-L(q+2h) + 8 L(q+h) - 8 L(q-h) + L(q-2h)) / 12h, the step scaled to the entry, so that
+    entries near zero (a probability of 0.01 inside a log) are differentiated as precisely as the
+    rest. Nodes are perturbed in place: the forward pass takes their values as given."""
+    base = dict(values)
+    if q.kind == "node":
+        base[q.name] = state[q.name]
+    point = np.array(base[q.name], dtype=float)
+    grad = np.zeros_like(point)
+    for idx in np.ndindex(point.shape):
+        h = STEP * max(abs(point[idx]), 0.1)
+        f = []
+        for k in (2, 1, -1, -2):
+            moved = point.copy()
+            moved[idx] += k * h
+            f.append(float(forward({**base, q.name: moved}, names)["loss"]))
+        grad[idx] = (-f[0] + 8 * f[1] - 8 * f[2] + f[3]) / (12 * h)
+    return grad

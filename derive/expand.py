@@ -19,18 +19,6 @@ from derive.ops.batch import BatchSum
 from derive.ops.elementwise import Diag
 
 
-class Exp(sp.Function):
-    """exp that SymPy does not merge (exp(a) exp(b) -> exp(a + b)), so that the identity test
-    below can treat each exp(a) as an unknown of its own. d/da Exp(a) = Exp(a)."""
-
-    def fdiff(self, argindex=1):
-        return Exp(self.args[0])
-
-
-def _opaque_exp(v: sp.Expr) -> sp.Expr:
-    return v.replace(lambda x: isinstance(x, sp.exp), lambda x: Exp(x.args[0])) if v.has(sp.exp) else v
-
-
 class Expander:
     def __init__(self, network: Network, sizes: dict, cut: Quantity | None = None):
         self.net = network
@@ -97,7 +85,7 @@ class Expander:
             elif isinstance(x, Diag):
                 out = sp.diag(*walk(x.v, i))
             elif isinstance(x, Op):
-                out = x.explicit([walk(c, i) for c in x.children], self.sizes).applyfunc(_opaque_exp)
+                out = x.explicit([walk(c, i) for c in x.children], self.sizes)
             else:
                 raise TypeError(f"cannot expand {type(x).__name__}")
             memo[key] = out

@@ -34,6 +34,23 @@ class ScalarFn:
                 return fn
         return ScalarFn(d)
 
+    def scalar(self, a: sp.Expr) -> sp.Expr:
+        """This function of the scalar ``a`` for the proofs: as an unevaluated SymPy function
+        whose derivative is (the same way) the derivative above. Keeping applications opaque
+        makes sympy.diff fast (no Max simplification) and lets the identity test treat each
+        application as an unknown. Powers and constants stay plain, as ``apply`` writes them."""
+        expr = self.expr
+        if expr == S or not expr.has(S) or (expr.is_Pow and expr.base == S and expr.exp.is_Integer):
+            return expr.subs(S, a)
+        if self not in _OPAQUE:
+            fn = self
+
+            def fdiff(f, argindex=1):
+                return fn.derivative().scalar(f.args[0])
+
+            _OPAQUE[self] = type(f"F_{self.name or len(_OPAQUE)}", (sp.Function,), {"fdiff": fdiff})
+        return _OPAQUE[self](a)
+
     def numpy_code(self, arg: str) -> str:
         if self.numpy:
             return self.numpy.format(arg)
@@ -42,6 +59,8 @@ class ScalarFn:
         placeholder = sp.Symbol("__ARG__")
         return scalar_code(self.expr.subs(S, placeholder)).replace("__ARG__", f"({arg})")
 
+
+_OPAQUE: dict[ScalarFn, type] = {}
 
 #: The element-wise vocabulary, by name. Add an entry to add a function (with its derivative).
 ELEMENTWISE: dict[str, ScalarFn] = {}
@@ -87,7 +106,7 @@ class Apply(Op):
         return self.fn.numpy_code(code(self.e))
 
     def explicit(self, args, sizes):
-        return args[0].applyfunc(lambda v: self.fn.expr.subs(S, v))
+        return args[0].applyfunc(self.fn.scalar)
 
     def vjp(self, k, g):
         return hadamard(g, apply(self.fn.derivative(), self.e))

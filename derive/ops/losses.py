@@ -9,7 +9,7 @@ import sympy as sp
 from derive.errors import ShapeError
 from derive.expr import Expr, Op, shape_str, test_leaf
 from derive.ops.algebra import matmul, scale, transpose
-from derive.ops.elementwise import Diag, hadamard, log
+from derive.ops.elementwise import ELEMENTWISE, Diag, hadamard, log
 
 
 def _need_col(name: str, e: Expr) -> None:
@@ -41,7 +41,7 @@ class Softmax(Op):
         return f"_softmax({code(self.z)})"
 
     def explicit(self, args, sizes):
-        e = args[0].applyfunc(sp.exp)
+        e = args[0].applyfunc(ELEMENTWISE["exp"].scalar)
         return e / sum(e)
 
     def vjp(self, k, g):

@@ -127,5 +127,7 @@ def _matches(base: Expander, g: Gradient, truth: dict) -> bool:
 
 def relative_error(derived: np.ndarray, numeric: np.ndarray) -> float:
     """max |derived - numeric| / max |numeric|: the error relative to the gradient's scale."""
+    if not (np.all(np.isfinite(derived)) and np.all(np.isfinite(numeric))):
+        return float("inf")
     scale = max(float(np.max(np.abs(numeric))), 1e-8)
     return float(np.max(np.abs(derived - numeric))) / scale

@@ -76,7 +76,7 @@ def central_difference(forward, values: dict, state: dict, q: Quantity, names: d
     for idx in np.ndindex(point.shape):
         h = STEP * max(abs(point[idx]), 0.01)
         if point[idx] != 0:  # never step across zero: log(p) needs p > 0
-            h = min(h, abs(point[idx]) / 10)
+            h = min(h, abs(point[idx]) / 100)
         f = []
         for k in (2, 1, -1, -2):
             moved = point.copy()

@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,12 +57,14 @@ def verify(derivation: Derivation, symbolic: bool = True, seed: int = 0) -> Veri
     start = time.perf_counter()
     net = derivation.network
     sym_sizes = symbolic_sizes(net)
-    sym = prove_symbolic(derivation, sym_sizes) if symbolic else {}
+    # the two proofs are independent: the symbolic one runs on the other core meanwhile
+    sym = in_background(lambda: prove_symbolic(derivation, sym_sizes)) if symbolic else dict
     num_sizes = net.sizes(m=4)
     from derive.numeric import prove_numeric
 
     points = 3
     num = prove_numeric(derivation, num_sizes, points=points, seed=seed)
+    sym = sym()
     from derive.render.printer import latex
 
     checks = []
@@ -75,6 +79,36 @@ def verify(derivation: Derivation, symbolic: bool = True, seed: int = 0) -> Veri
         points,
         time.perf_counter() - start,
     )
+
+
+def in_background(task: Callable[[], dict]) -> Callable[[], dict]:
+    """Start ``task`` in a forked process (it sees everything built so far, nothing is pickled
+    but its result); the returned function waits for the result. Without fork: run it later."""
+    if "fork" not in mp.get_all_start_methods():
+        return task
+    receive, send = mp.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send(("ok", task()))
+        except BaseException as err:  # the parent reports it
+            send.send(("error", f"{type(err).__name__}: {err}"))
+
+    process = mp.get_context("fork").Process(target=child, daemon=True)
+    process.start()
+    send.close()
+
+    def result() -> dict:
+        try:
+            status, value = receive.recv()
+        except EOFError:
+            status, value = "error", "the symbolic proof stopped without a result"
+        process.join()
+        if status != "ok":
+            raise RuntimeError(value)
+        return value
+
+    return result
 
 
 def symbolic_sizes(net) -> dict[sp.Symbol, int]:

@@ -57,14 +57,21 @@ def verify(derivation: Derivation, symbolic: bool = True, seed: int = 0) -> Veri
     start = time.perf_counter()
     net = derivation.network
     sym_sizes = symbolic_sizes(net)
-    # the two proofs are independent: the symbolic one runs on the other core meanwhile
-    sym = in_background(lambda: prove_symbolic(derivation, sym_sizes)) if symbolic else dict
+    # the symbolic proof of the residuals runs on the other core; this one proves the parameter
+    # gradients, then the numeric proof
+    residuals = {g.q.name for g in derivation.residuals}
+    sym = {}
+    if symbolic:
+        other_core = in_background(lambda: prove_symbolic(derivation, sym_sizes, residuals))
+        params = {g.q.name for g in derivation.gradients}
+        sym = prove_symbolic(derivation, sym_sizes, params)
     num_sizes = net.sizes(m=4)
     from derive.numeric import prove_numeric
 
     points = 3
     num = prove_numeric(derivation, num_sizes, points=points, seed=seed)
-    sym = sym()
+    if symbolic:
+        sym.update(other_core())
     from derive.render.printer import latex
 
     checks = []
@@ -116,14 +123,20 @@ def symbolic_sizes(net) -> dict[sp.Symbol, int]:
     return {**{s: min(v, 2) for s, v in net.sizes().items()}, m: 2}
 
 
-def prove_symbolic(derivation: Derivation, sizes: dict) -> dict[str, bool]:
-    """name -> whether the expanded and the compact form equal sympy.diff of the scalar loss."""
+def prove_symbolic(derivation: Derivation, sizes: dict, only: set[str] | None = None) -> dict:
+    """name -> whether the expanded and the compact form equal sympy.diff of the scalar loss.
+    ``only``: prove just these quantities (the two cores each take a share)."""
     net = derivation.network
     loss = net.loss_quantity
     base = Expander(net, sizes)
-    truth: dict[str, list[sp.Matrix]] = {}  # name -> true dL/dq per sample (one for unbatched)
+    items = [g for g in derivation.residuals + derivation.gradients if only is None or g.q.name in only]
+    # true residuals are needed for the quantities proved and for their consumers (compact forms)
+    wanted = {g.q for g in items} | {t.consumer for g in items for t in g.terms}
+    truth: dict[str, list[sp.Matrix]] = {loss.name: [sp.Matrix([[1]])]}  # per sample
 
     for g in derivation.residuals:
+        if g.q not in wanted:
+            continue
         cut = Expander(net, sizes, cut=g.q)
         loss_value = cut.value_of(loss)[0, 0]
         samples = cut.samples(g.q)
@@ -134,16 +147,12 @@ def prove_symbolic(derivation: Derivation, sizes: dict) -> dict[str, bool]:
             cut.cut_symbols(g.q, i).applyfunc(lambda s: sp.diff(loss_value, s).xreplace(actual))
             for i in samples
         ]
-    truth[loss.name] = [sp.Matrix([[1]])]
     loss_value = base.value_of(loss)[0, 0]
     for g in derivation.gradients:
-        symbols = base.leaf_symbols(g.q, None)
-        truth[g.q.name] = [symbols.applyfunc(lambda s: sp.diff(loss_value, s))]
-
-    results = {}
-    for g in derivation.residuals + derivation.gradients:
-        results[g.q.name] = _matches(base, g, truth)
-    return results
+        if g.q in wanted:
+            symbols = base.leaf_symbols(g.q, None)
+            truth[g.q.name] = [symbols.applyfunc(lambda s: sp.diff(loss_value, s))]
+    return {g.q.name: _matches(base, g, truth) for g in items}
 
 
 def _matches(base: Expander, g: Gradient, truth: dict) -> bool:

@@ -15,7 +15,8 @@ from sympy.printing.latex import LatexPrinter
 
 from derive.expr import SCALAR_ONE, Expr
 from derive.ops.algebra import Add, MatMul, Scale
-from derive.ops.elementwise import S
+from derive.ops.batch import BatchSum
+from derive.ops.elementwise import Hadamard, S
 
 OPEN, CLOSE = "\x01", "\x02"
 BRACKETS = [(r"\left(", r"\right)"), (r"\left[", r"\right]"), (r"\left\{", r"\right\}")]
@@ -44,6 +45,15 @@ def with_superscript(latex: str, sup: str) -> str:
     return ("{" + latex + "}" if top_sup else latex) + "^{" + sup + "}"
 
 
+class ScalarPrinter(LatexPrinter):
+    """SymPy's LaTeX for the scalar parts (coefficients, element-wise derivatives)."""
+
+    printmethod = "_derive_latex"
+
+    def _print_Heaviside(self, expr, exp=None):
+        return r"\mathbb{1}" + BRACKETS[1][0] + self._print(expr.args[0]) + r" > 0" + BRACKETS[1][1]
+
+
 class DerivePrinter(LatexPrinter):
     printmethod = "_derive_latex"
 
@@ -51,6 +61,14 @@ class DerivePrinter(LatexPrinter):
         super().__init__({"order": "none"})
         self.loss_latex = loss_latex
         self.index = index
+        self.scalar = ScalarPrinter({"order": "none"})
+
+    def _print(self, expr, **kwargs):
+        # SymPy dispatches on class names, and SymPy's Add, Zero, Identity share theirs with the
+        # matrix operations here: scalars go to a plain SymPy printer (1 - tanh^2 is a SymPy Add)
+        if isinstance(expr, Expr):
+            return super()._print(expr, **kwargs)
+        return self.scalar._print(expr, **kwargs)
 
     def doprint(self, expr) -> str:
         return resolve_brackets(super().doprint(expr))
@@ -91,7 +109,9 @@ class DerivePrinter(LatexPrinter):
         if c.could_extract_minus_sign():
             return "- " + self._print_Scale(Scale(-c, e.e)) if -c != 1 else "- " + self.operand(e.e)
         inner = e.e
-        body = self.wrap(self._print(inner)) if isinstance(inner, (Add, Scale)) else self._print(inner)
+        body = (
+            self.wrap(self._print(inner)) if isinstance(inner, (Add, Scale)) else self._print(inner)
+        )
         return self._print(c) + " " + body
 
     def _print_Add(self, e):
@@ -106,9 +126,11 @@ class DerivePrinter(LatexPrinter):
 
     def _print_MatMul(self, e):
         parts = []
-        for f in e.factors:
+        for k, f in enumerate(e.factors):
             s = self._print(f)
-            needs = isinstance(f, (Add, Scale)) or (f.is_scalar and len(e.factors) > 1)
+            # (a o b) c and (sum_i a) c: the product must not seem to bind tighter
+            needs = isinstance(f, (Add, Scale, Hadamard)) or (f.is_scalar and len(e.factors) > 1)
+            needs |= isinstance(f, BatchSum) and k < len(e.factors) - 1
             parts.append(self.wrap(s) if needs else s)
         return " ".join(parts)
 
@@ -126,19 +148,23 @@ class DerivePrinter(LatexPrinter):
         arg = self._print(e.e)
         if e.fn.latex:
             return e.fn.latex + self.wrap(arg)
-        return self._print(e.fn.expr.subs(S, LatexAtom(arg)))
-
-    def _print_Heaviside(self, expr, exp=None):
-        return r"\mathbb{1}" + BRACKETS[1][0] + self._print(expr.args[0]) + r" > 0" + BRACKETS[1][1]
+        scalar = e.fn.expr.subs(S, LatexAtom(arg))
+        s = self._print(scalar)
+        # 1 - tanh^2(z) is one factor: a o (1 - tanh^2 z), not a o 1 - tanh^2 z
+        compound = isinstance(scalar, sp.Add) or scalar.could_extract_minus_sign()
+        return self.wrap(s) if compound else s
 
     def _print_Hadamard(self, e):
-        def factor(f, p):
+        def factor(k, f, p):
             s = self._print(f)
-            s = self.wrap(s) if isinstance(f, (Add, Scale)) else s
+            # [A x] o b, not A x o b: which product binds first must not be left to the reader
+            needs = isinstance(f, (Add, Scale, MatMul))
+            needs |= isinstance(f, BatchSum) and k < len(e.factors) - 1
+            s = self.wrap(s) if needs else s
             return s if abs(p) == 1 else s + "^{\\circ " + str(abs(p)) + "}"
 
-        num = [factor(f, p) for f, p in e.factors if p > 0] or [r"\mathbf{1}"]
-        den = [factor(f, p) for f, p in e.factors if p < 0]
+        num = [factor(k, f, p) for k, (f, p) in enumerate(e.factors) if p > 0] or [r"\mathbf{1}"]
+        den = [factor(k, f, p) for k, (f, p) in enumerate(e.factors) if p < 0]
         return r" \circ ".join(num) + "".join(r" \oslash " + d for d in den)
 
     def _print_Diag(self, e):
@@ -160,7 +186,13 @@ class DerivePrinter(LatexPrinter):
     def emptyPrinter(self, expr):
         template = getattr(expr, "latex_template", None)
         if template is not None:
-            return template.format(*(self._print(c) for c in expr.children))
+            # not str.format: templates are LaTeX, full of braces (\operatorname{softmax})
+            args = [self._print(c) for c in expr.children]
+            return re.sub(
+                r"\{(\d+)\}",
+                lambda mt: args[int(mt.group(1))] if int(mt.group(1)) < len(args) else mt.group(0),
+                template,
+            )
         return super().emptyPrinter(expr)
 
 

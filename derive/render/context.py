@@ -1,0 +1,463 @@
+"""What a report says, as frozen dataclasses of LaTeX strings: built from a Derivation and a
+Verification, rendered by the Jinja2 templates. All the math is printed here; the templates only
+arrange it into prose, tables and displays.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy as sp
+
+from derive.expr import Leaf, Quantity, Residual, substitute
+from derive.ops.algebra import Add, MatMul
+from derive.render import breaking
+from derive.render.printer import CLOSE, OPEN, latex
+
+_REL = 1.4  # "= " after the alignment point, in em
+
+
+# --- the pieces ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    """One row of an aligned display: ``lhs & body`` (body starts with its relation)."""
+
+    lhs: str
+    body: str
+    note: str  # a further column (the dimension of a forward quantity), or ""
+    end: str  # the row separator: " \\" or "" after the last row
+
+
+@dataclass(frozen=True)
+class Display:
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A row of the table of inputs and parameters."""
+
+    latex: str
+    space: str  # \mathbb{R}^{h \times d}
+    kind: str
+    meaning_tex: str
+    meaning_md: str
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The forward equations of one layer."""
+
+    name: str  # LaTeX (math mode), "" for nodes declared without a layer
+    display: Display
+
+
+@dataclass(frozen=True)
+class Step:
+    """The residual (or gradient) of one quantity."""
+
+    name: str  # the quantity, LaTeX math
+    sources: str  # inline prose: the consumers it flows back from
+    many: bool  # more than one consumer
+    summed: bool  # a per-sample consumer of a quantity shared by the batch
+    direct: bool  # used by the loss itself only
+    local: Display | None  # the local derivatives
+    chain: Display
+
+
+@dataclass(frozen=True)
+class Group:
+    """The residuals or gradients that belong to one layer."""
+
+    layer: str
+    steps: tuple[Step, ...]
+
+    @property
+    def display(self) -> Display:
+        """The chains of all steps in one display, their equals signs aligned."""
+        return merge([s.chain for s in self.steps])
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    quantity: str  # dL/dq as a slash fraction, for a table row
+    gradient: bool  # of a parameter (rows of residuals come first)
+    symbolic: str  # "yes" | "no" | "" (not run)
+    mantissa: str  # numeric max relative error as mantissa and exponent; "" when not run
+    exponent: str
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Proof:
+    rows: tuple[CheckRow, ...]
+    symbolic_sizes: str  # "d = h = 2, m = 2", LaTeX math
+    numeric_sizes: str
+    points: int
+    tolerance: str
+    failed: tuple[str, ...]  # the quantities that failed, LaTeX math
+    symbolic_run: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title_tex: str
+    title_md: str
+    source: str  # the network file's name, no directory
+    loss: str  # L
+    inputs: tuple[Symbol, ...]
+    params: tuple[Symbol, ...]
+    dims: str  # "d, h, a, c"
+    layers: tuple[Layer, ...]
+    loss_display: Display | None  # None: the network declares no loss yet
+    loss_parts: str  # inline prose: "$L_{A}$ and $L_{B}$", "" when the loss has no parts
+    written_out: Display | None  # the loss in forward quantities only
+    constant: str  # inline math: residuals of loss parts that are constants, or ""
+    residuals: tuple[Group, ...]
+    gradients: tuple[Group, ...]
+    notation: tuple[str, ...]  # the symbols the formulas use, explained
+    proof: Proof | None
+
+
+# --- displays -----------------------------------------------------------------------------
+Entry = tuple[str, list[str], str]  # lhs, steps (marked LaTeX), note
+
+
+def display(entries: list[Entry], width: float = breaking.LINE_WIDTH) -> Display:
+    """Rows for ``lhs = step1 = step2 ...`` per entry; a step is a marked LaTeX string, broken
+    into lines to fit. The note is a further column on the entry's last row."""
+    rows: list[Row] = []
+    for lhs, steps, note in entries:
+        room = width - breaking.width(lhs) - _REL - (breaking.width(note) + 2 if note else 0)
+        for k, step in enumerate(steps):
+            for j, line in enumerate(breaking.break_marked(step, room, room - breaking.INDENT)):
+                lead = lhs if k == 0 and j == 0 else ""
+                body = ("= " if j == 0 else r"\qquad {} ") + line
+                rows.append(Row(lead, body, "", r" \\"))
+        rows[-1] = Row(rows[-1].lhs, rows[-1].body, note, r" \\")
+    rows[-1] = Row(rows[-1].lhs, rows[-1].body, rows[-1].note, "")
+    return Display(tuple(rows))
+
+
+def merge(displays: list[Display]) -> Display:
+    rows = [r for d in displays for r in d.rows]
+    rows = [Row(r.lhs, r.body, r.note, r" \\") for r in rows[:-1]] + rows[-1:]
+    return Display(tuple(rows))
+
+
+def distinct(steps: list[str]) -> list[str]:
+    """Drop a step equal to the one before it."""
+    out: list[str] = []
+    for s in steps:
+        if not out or out[-1] != s:
+            out.append(s)
+    return out
+
+
+def space(q: Quantity) -> str:
+    r, c = q.shape
+    if r == 1 and c == 1:
+        return r"\mathbb{R}"
+    dims = sp.latex(r) if c == 1 else sp.latex(r) + r" \times " + sp.latex(c)
+    return r"\mathbb{R}^{" + dims + "}"
+
+
+def layer_tex(layer: str | None) -> str:
+    return r"\mathrm{" + layer + "}" if layer else ""
+
+
+# --- text ---------------------------------------------------------------------------------
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}  # fmt: skip
+
+
+def tex_text(text: str) -> str:
+    """Plain text for LaTeX; $...$ stretches are math and pass through."""
+    parts = text.split("$")
+    for k in range(0, len(parts), 2):
+        parts[k] = "".join(_TEX_SPECIAL.get(ch, ch) for ch in parts[k])
+    return "$".join(parts)
+
+
+def md_text(text: str) -> str:
+    return text.replace("|", r"\|")
+
+
+def and_list(items: list[str]) -> str:
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + ", and " + items[-1]
+
+
+# --- the network --------------------------------------------------------------------------
+def meaning(net, q: Quantity) -> str:
+    """The description given in the network file, or what the network's equations tell."""
+    if q.description:
+        return q.description
+    if q.kind == "input":
+        return {"onehot": "a one-hot input", "mask": "a mask"}.get(q.content, "an input")
+    for w in net.consumers(q):
+        layer = f" of layer ${layer_tex(w.layer)}$" if w.layer else f" of ${w.latex}$"
+        role = _role(w.definition, Leaf(q))
+        return (f"the {role}" if role else "a parameter") + layer
+    return "a parameter"
+
+
+def _role(e, leaf: Leaf) -> str | None:
+    """ "weights" when leaf multiplies from the left, "bias" when it is added, else None."""
+    if isinstance(e, MatMul) and e.factors[0] == leaf and len(e.factors) > 1:
+        return "weights"
+    if isinstance(e, Add) and leaf in e.terms and leaf.shape[1] == 1:
+        return "bias"
+    for child in e.children:
+        role = _role(child, leaf)
+        if role:
+            return role
+    return None
+
+
+def symbol(net, q: Quantity) -> Symbol:
+    kind = "per sample" if q.batched else "shared"
+    text = meaning(net, q)
+    return Symbol(q.latex, space(q), kind, tex_text(text), md_text(text))
+
+
+def loss_parts(net) -> list[Quantity]:
+    """The scalar batch-level nodes the loss is built from (L_A and L_B of L = L_A + L_B)."""
+    out: list[Quantity] = []
+    if net.loss_q is None:
+        return []
+    stack = [net.loss_q]
+    while stack:
+        q = stack.pop()
+        for leaf in sorted(_leaves(q.definition), key=lambda e: e.q.name):
+            p = leaf.q
+            if p.kind == "node" and not p.batched and p.shape == (1, 1) and p not in out:
+                out.append(p)
+                stack.append(p)
+    order = {q: k for k, q in enumerate(net.nodes)}
+    return sorted(out, key=order.__getitem__)
+
+
+def _leaves(e) -> set:
+    from derive.expr import leaves
+
+    return leaves(e)
+
+
+def forward(net, q: Quantity, note: bool = True) -> tuple[str, list[str], str]:
+    """``q = aka = definition`` (per sample, no index), and the space q lives in."""
+    rhs = breaking.marked(q.definition, None, loss_latex(net))
+    return q.latex, [" = ".join(list(q.aka) + [rhs])], r"\in " + space(q) if note else ""
+
+
+def layers(net, skip: set[Quantity]) -> tuple[Layer, ...]:
+    groups: list[tuple[str | None, list[Quantity]]] = []
+    for q in net.nodes:
+        if q in skip:
+            continue
+        if groups and groups[-1][0] == q.layer and q.layer is not None:
+            groups[-1][1].append(q)
+        else:
+            groups.append((q.layer, [q]))
+    return tuple(Layer(layer_tex(n), display([forward(net, q) for q in qs])) for n, qs in groups)
+
+
+# --- residuals and gradients --------------------------------------------------------------
+def _with_index(q: Quantity, index: str | None) -> str:
+    from derive.render.printer import with_superscript
+
+    return with_superscript(q.latex, index) if q.batched and index else q.latex
+
+
+def step(g, net) -> Step:
+    q, loss = g.q, loss_latex(net)
+    idx = "i" if q.batched else None
+    lhs = latex(Residual(q), idx, loss)
+    generic, locals_ = [], []
+    for t in g.terms:
+        w = t.consumer
+        ti = "i" if t.summed else idx  # the sample index of the consumer
+        if t.jacobian is None or w == net.loss_q:
+            # no matrix Jacobian to show, or the loss itself (dL/dL = 1, and its local
+            # derivative would read as the residual): the product is the step
+            generic.append(breaking.marked(t.product, idx, loss))
+            continue
+        frac = rf"\frac{{\partial {_with_index(w, ti)}}}{{\partial {_with_index(q, idx)}}}"
+        scalar = w.shape == (1, 1) and q.shape == (1, 1)
+        factor = frac if scalar else OPEN + frac + CLOSE + "^{T}"
+        piece = factor + " " + breaking.marked(Residual(w), ti, loss)
+        generic.append((r"\sum_{i=1}^{m} " if t.summed else "") + piece)
+        locals_.append((frac, [breaking.marked(t.jacobian, ti, loss)], ""))
+    steps = [" + ".join(generic)]
+    if len(g.terms) > 1 or g.terms[0].jacobian is not None:
+        steps.append(breaking.marked(g.compact, idx, loss))
+    steps.append(breaking.marked(g.expanded, idx, loss))
+    steps = distinct(steps)
+    names = [f"${_with_index(t.consumer, 'i' if t.summed else idx)}$" for t in g.terms]
+    return Step(
+        name=_with_index(q, idx),
+        sources=and_list(names),
+        many=len(g.terms) > 1,
+        summed=any(t.summed for t in g.terms),
+        direct=all(t.consumer == net.loss_q for t in g.terms),
+        local=display(locals_) if locals_ else None,
+        chain=display([(lhs, steps, "")]),
+    )
+
+
+def gradient(g, net) -> Step:
+    q, loss = g.q, loss_latex(net)
+    lhs = latex(Residual(q), None, loss)
+    steps = distinct([breaking.marked(form, None, loss) for form in (g.compact, g.expanded)])
+    names = [f"${_with_index(t.consumer, 'i')}$" for t in g.terms]
+    summed = any(t.summed for t in g.terms)
+    chain = display([(lhs, steps, "")])
+    return Step(_with_index(q, None), and_list(names), len(g.terms) > 1, summed, False, None, chain)
+
+
+def grouped(items: list[tuple[str, Step]]) -> tuple[Group, ...]:
+    out: list[Group] = []
+    for layer, s in items:
+        if out and out[-1].layer == layer:
+            out[-1] = Group(layer, out[-1].steps + (s,))
+        else:
+            out.append(Group(layer, (s,)))
+    return tuple(out)
+
+
+def is_constant(g) -> bool:
+    return not g.q.batched and g.q.shape == (1, 1) and not _leaves(g.expanded)
+
+
+# --- verification -------------------------------------------------------------------------
+def sizes_tex(sizes: dict) -> str:
+    """{"d": 2, "h": 2, "m": 2} -> "d = h = m = 2" (names with equal values share a sign)."""
+    by_value: dict[int, list[str]] = {}
+    for name, value in sizes.items():
+        by_value.setdefault(int(value), []).append(name)
+    return ", ".join(" = ".join(names) + f" = {v}" for v, names in by_value.items())
+
+
+def error_parts(err: float) -> tuple[str, str]:
+    if err is None or math.isnan(err):
+        return "", ""
+    if err == 0:
+        return "0", ""
+    mantissa, exponent = f"{err:.1e}".split("e")
+    return mantissa, str(int(exponent))
+
+
+def proof(verification, net) -> Proof:
+    from derive.verify import TOLERANCE
+
+    rows = []
+    loss = loss_latex(net)
+    for c in verification.checks:
+        q = net.quantities.get(c.name)
+        name = rf"\partial {loss} / \partial {_with_index(q, 'i')}" if q is not None else c.latex
+        sym = "" if c.symbolic is None else ("yes" if c.symbolic else "no")
+        is_param = q is not None and q.kind == "param"
+        rows.append(CheckRow(name, is_param, sym, *error_parts(c.numeric_error), c.ok))
+    tol_m, tol_e = error_parts(TOLERANCE)
+    tolerance = (tol_m + r" \times " if tol_m != "1.0" else "") + "10^{" + tol_e + "}"
+    return Proof(
+        rows=tuple(rows),
+        symbolic_sizes=sizes_tex(verification.symbolic_sizes),
+        numeric_sizes=sizes_tex(verification.numeric_sizes),
+        points=verification.numeric_points,
+        tolerance=tolerance,
+        failed=tuple(r.quantity for r in rows if not r.ok),
+        symbolic_run=any(c.symbolic is not None for c in verification.checks),
+    )
+
+
+# --- the whole report ---------------------------------------------------------------------
+_NOTATION = [
+    (r"\circ", r"$\circ$ is the element-wise (Hadamard) product"),
+    (r"\oslash", r"$\oslash$ element-wise division"),
+    (r"\mathbb{1}", r"$\mathbb{1}[\cdot]$ is 1 where the condition holds and 0 elsewhere"),
+    (r"\operatorname{diag}",
+     r"$\operatorname{diag}(\mathbf{v})$ the diagonal matrix with $\mathbf{v}$ on its diagonal"),
+    (r"\mathbf{1}", r"$\mathbf{1}$ the vector of ones"),
+    (r"I", r"$I$ the identity matrix"),
+]  # fmt: skip
+
+
+def notation(texts: list[str]) -> tuple[str, ...]:
+    joined = "\n".join(texts)
+    out = []
+    for token, words in _NOTATION:
+        if token == "I":
+            found = re.search(r"(?<![\\A-Za-z{])I(?![A-Za-z])", joined) is not None
+        else:
+            found = token in joined
+        if found:
+            out.append(words)
+    return tuple(out)
+
+
+def all_text(*displays) -> list[str]:
+    return [r.body for d in displays if d is not None for r in d.rows]
+
+
+def loss_latex(net) -> str:
+    return net.loss_q.latex if net.loss_q is not None else "L"
+
+
+def build(derivation, verification=None) -> Report:
+    net = derivation.network
+    loss_q, loss = net.loss_q, loss_latex(net)
+    parts = loss_parts(net)
+    skip = set(parts) | {loss_q}
+
+    loss_entries = [forward(net, q, note=False) for q in [loss_q] + parts] if loss_q else []
+    written = None
+    if parts:
+        full = substitute(loss_q.definition, {Leaf(p): p.definition for p in parts})
+        for _ in parts:  # parts built from parts
+            full = substitute(full, {Leaf(p): p.definition for p in parts})
+        written = display([(loss, [breaking.marked(full, None, loss)], "")])
+
+    constant = [g for g in derivation.residuals if is_constant(g)]
+    constant_tex = ", ".join(
+        latex(Residual(g.q), None, loss) + " = " + latex(g.expanded, None, loss)
+        for g in sorted(constant, key=lambda g: net.nodes.index(g.q))
+    )
+    residuals = grouped(
+        [(layer_tex(g.q.layer), step(g, net)) for g in derivation.residuals if not is_constant(g)]
+    )
+    gradients = grouped(
+        [(layer_tex(next((t.consumer.layer for t in g.terms if t.consumer.layer), None)),
+          gradient(g, net)) for g in derivation.gradients]
+    )  # fmt: skip
+    layer_list = layers(net, skip)
+    loss_display = display(loss_entries) if loss_entries else None
+    texts = all_text(*(s.chain for grp in residuals + gradients for s in grp.steps))
+    texts += all_text(*(s.local for grp in residuals for s in grp.steps))
+    texts += all_text(*(ly.display for ly in layer_list), loss_display)
+    return Report(
+        name=net.name,
+        title_tex=tex_text(net.title),
+        title_md=md_text(net.title),
+        source=Path(net.source).name if net.source else "",
+        loss=loss,
+        inputs=tuple(symbol(net, q) for q in net.inputs),
+        params=tuple(symbol(net, q) for q in net.params),
+        dims=", ".join(sp.latex(s) for s in net.dims),
+        layers=layer_list,
+        loss_display=loss_display,
+        loss_parts=and_list([f"${p.latex}$" for p in parts]),
+        written_out=written,
+        constant=constant_tex,
+        residuals=residuals,
+        gradients=gradients,
+        notation=notation(texts),
+        proof=proof(verification, net) if verification is not None else None,
+    )

@@ -1,0 +1,160 @@
+"""Writing the report: Jinja2 templates over the context of derive/render/context.py, and the PDF.
+
+Stages: Derivation (+ Verification) -> :func:`context.build` (frozen dataclasses of LaTeX) ->
+templates/report.tex.j2, report.md.j2 -> latexmk. The .tex depends on nothing but its input (no
+dates, no paths, no set order), so the same network gives the same bytes.
+
+Nothing is written into the output folder until everything succeeded: the files are made in a
+temporary folder and moved into place at the end.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from derive.errors import DeriveError
+from derive.render import context
+
+INSTALL_HINT = (
+    "derive: latexmk is not installed, so no PDF was made (the .tex is written); install it with "
+    "`apt-get install latexmk texlive-latex-base texlive-latex-recommended texlive-pictures`"
+)
+FORMATS = {"tex", "pdf", "md"}
+LATEX_TIMEOUT = 300
+
+
+# --- templates ----------------------------------------------------------------------------
+def _template_source(name: str) -> str:
+    return importlib.resources.files("derive.templates").joinpath(name).read_text("utf-8")
+
+
+@cache
+def _environment(tex: bool) -> jinja2.Environment:
+    """LaTeX-safe delimiters for .tex templates (\\VAR{...}, \\BLOCK{...}, %# comments)."""
+    options = dict(
+        loader=jinja2.FunctionLoader(_template_source),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    if tex:
+        options.update(
+            block_start_string=r"\BLOCK{",
+            block_end_string="}",
+            variable_start_string=r"\VAR{",
+            variable_end_string="}",
+            comment_start_string=r"\#{",
+            comment_end_string="}",
+            line_comment_prefix="%#",
+        )
+    return jinja2.Environment(**options)
+
+
+def render(template: str, **values) -> str:
+    env = _environment(template.endswith(".tex.j2"))
+    text = env.get_template(template).render(**values)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def render_tex(derivation, verification=None) -> str:
+    return render("report.tex.j2", r=context.build(derivation, verification))
+
+
+def render_md(derivation, verification=None, part: str = "all") -> str:
+    return render("report.md.j2", r=context.build(derivation, verification), part=part)
+
+
+# --- Jupyter ------------------------------------------------------------------------------
+def network_markdown(net) -> str:
+    """The network (inputs, parameters, forward pass, loss) as Markdown with $$ math."""
+    from derive.backprop import Derivation
+
+    return render("report.md.j2", r=context.build(Derivation(net, (), ())), part="network")
+
+
+def derivation_markdown(derivation) -> str:
+    """The residuals and parameter gradients as Markdown with $$ math."""
+    return render_md(derivation, None, part="derivation")
+
+
+# --- files --------------------------------------------------------------------------------
+def write_report(derivation, verification, out_dir: Path, formats: set[str]) -> list[Path]:
+    """Write <name>.tex (always), and <name>.md and <name>.pdf when asked; return the paths.
+
+    Without latexmk the PDF is skipped with one line on stderr. A LaTeX error raises DeriveError
+    naming the first error, and leaves the output folder untouched."""
+    unknown = set(formats) - FORMATS
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise DeriveError(f"unknown report format(s) {names}: use tex, pdf, md")
+    out_dir = Path(out_dir)
+    name = derivation.network.name
+    with tempfile.TemporaryDirectory(prefix="derive-report-") as tmp:
+        stage = Path(tmp)
+        made = [stage / f"{name}.tex"]
+        made[0].write_text(render_tex(derivation, verification), encoding="utf-8")
+        if "md" in formats:
+            made.append(stage / f"{name}.md")
+            made[-1].write_text(render_md(derivation, verification), encoding="utf-8")
+        if "pdf" in formats:
+            if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
+                print(INSTALL_HINT, file=sys.stderr)
+            else:
+                made.append(compile_pdf(made[0], stage / "build"))
+        return _move_into(made, out_dir)
+
+
+def compile_pdf(tex: Path, build: Path) -> Path:
+    """Run latexmk on a copy of ``tex`` in ``build``; return the PDF, or raise DeriveError."""
+    build.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(tex, build / tex.name)
+    command = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", tex.name]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+    try:
+        done = subprocess.run(command, cwd=build, env=env, capture_output=True, text=True,
+                              errors="replace", timeout=LATEX_TIMEOUT)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise DeriveError(f"LaTeX did not finish {tex.name} in {LATEX_TIMEOUT} s") from None
+    pdf = build / tex.with_suffix(".pdf").name
+    if done.returncode != 0 or not pdf.is_file():
+        log = build / tex.with_suffix(".log").name
+        text = log.read_text("utf-8", errors="replace") if log.is_file() else done.stdout
+        raise DeriveError(f"LaTeX failed on {tex.name}: {first_error(text)}")
+    return pdf
+
+
+def first_error(log: str) -> str:
+    """The first error of a LaTeX log, with its line number: one line."""
+    lines = log.splitlines()
+    for k, line in enumerate(lines):
+        if line.startswith("! "):
+            found = [re.match(r"l\.\d+", later) for later in lines[k + 1 : k + 8]]
+            where = next((m.group(0) for m in found if m), "")
+            return (line[2:].strip() + (f" ({where})" if where else "")).strip()
+    tail = [line.strip() for line in lines if line.strip()]
+    return tail[-1] if tail else "no log"
+
+
+def _move_into(files: list[Path], out_dir: Path) -> list[Path]:
+    """Move finished files into out_dir: each lands whole (written aside, then renamed)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for src in files:
+        target = out_dir / src.name
+        part = out_dir / f".{src.name}.part"
+        shutil.copyfile(src, part)
+        os.replace(part, target)
+        written.append(target)
+    return written

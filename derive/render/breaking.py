@@ -219,21 +219,17 @@ def _render(s: str, cuts: list[int]) -> list[str]:
     return lines
 
 
-def _plain_width(s: str) -> float:
-    return width(s)
-
-
 def _greedy(s: str, allowed: list[int], first: float, rest: float) -> list[int]:
     """Cut as late as possible on every line."""
     cuts, start, budget, last_ok = [], 0, first, None
     for c in allowed + [len(s)]:
-        if _plain_width(s[start:c]) <= budget:
+        if width(s[start:c]) <= budget:
             last_ok = c
             continue
         if last_ok is not None and last_ok != len(s) and last_ok > start:
             cuts.append(last_ok)
             start, budget = last_ok, rest
-            last_ok = c if _plain_width(s[start:c]) <= budget else None
+            last_ok = c if width(s[start:c]) <= budget else None
             if last_ok is None and c != len(s):
                 cuts.append(c)  # even alone it is too wide: cut right after it
                 start, last_ok = c, None
@@ -246,7 +242,7 @@ def _greedy(s: str, allowed: list[int], first: float, rest: float) -> list[int]:
 def break_marked(s: str, first: float = LINE_WIDTH, rest: float | None = None) -> tuple[str, ...]:
     """Lines of a marked formula: the first fits in ``first`` em, the others in ``rest``."""
     rest = first if rest is None else rest
-    if _plain_width(s) <= first:
+    if width(s) <= first:
         return tuple(_render(s, []))
     cuts = [c for c in _cuts(s) if not c.lr]
     best: list[int] = []
@@ -255,7 +251,7 @@ def break_marked(s: str, first: float = LINE_WIDTH, rest: float | None = None) -
         chosen = _greedy(s, allowed, first, rest)
         best = chosen
         bounds = [0] + chosen + [len(s)]
-        widths = [_plain_width(s[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+        widths = [width(s[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
         if all(w <= (first if k == 0 else rest) for k, w in enumerate(widths)):
             break
     return tuple(_render(s, best))

@@ -5,7 +5,6 @@ arrange it into prose, tables and displays.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from derive.expr import Leaf, Quantity, Residual, substitute
 from derive.ops.algebra import Add, MatMul
 from derive.render import breaking
 from derive.render.printer import CLOSE, OPEN, latex
+from derive.render.proof import Proof, proof, with_index
 
 _REL = 1.4  # "= " after the alignment point, in em
 
@@ -79,27 +79,6 @@ class Group:
     def display(self) -> Display:
         """The chains of all steps in one display, their equals signs aligned."""
         return merge([s.chain for s in self.steps])
-
-
-@dataclass(frozen=True)
-class CheckRow:
-    quantity: str  # dL/dq as a slash fraction, for a table row
-    gradient: bool  # of a parameter (rows of residuals come first)
-    symbolic: str  # "yes" | "no" | "" (not run)
-    mantissa: str  # numeric max relative error as mantissa and exponent; "" when not run
-    exponent: str
-    ok: bool
-
-
-@dataclass(frozen=True)
-class Proof:
-    rows: tuple[CheckRow, ...]
-    symbolic_sizes: str  # "d = h = 2, m = 2", LaTeX math
-    numeric_sizes: str
-    points: int
-    tolerance: str
-    failed: tuple[str, ...]  # the quantities that failed, LaTeX math
-    symbolic_run: bool
 
 
 @dataclass(frozen=True)
@@ -271,9 +250,7 @@ def layers(net, skip: set[Quantity]) -> tuple[Layer, ...]:
 
 # --- residuals and gradients --------------------------------------------------------------
 def _with_index(q: Quantity, index: str | None) -> str:
-    from derive.render.printer import with_superscript
-
-    return with_superscript(q.latex, index) if q.batched and index else q.latex
+    return with_index(q, index)
 
 
 def step(g, net) -> Step:
@@ -334,48 +311,6 @@ def grouped(items: list[tuple[str, Step]]) -> tuple[Group, ...]:
 
 def is_constant(g) -> bool:
     return not g.q.batched and g.q.shape == (1, 1) and not _leaves(g.expanded)
-
-
-# --- verification -------------------------------------------------------------------------
-def sizes_tex(sizes: dict) -> str:
-    """{"d": 2, "h": 2, "m": 2} -> "d = h = m = 2" (names with equal values share a sign)."""
-    by_value: dict[int, list[str]] = {}
-    for name, value in sizes.items():
-        by_value.setdefault(int(value), []).append(name)
-    return ", ".join(" = ".join(names) + f" = {v}" for v, names in by_value.items())
-
-
-def error_parts(err: float) -> tuple[str, str]:
-    if err is None or math.isnan(err):
-        return "", ""
-    if err == 0:
-        return "0", ""
-    mantissa, exponent = f"{err:.1e}".split("e")
-    return mantissa, str(int(exponent))
-
-
-def proof(verification, net) -> Proof:
-    from derive.verify import TOLERANCE
-
-    rows = []
-    loss = loss_latex(net)
-    for c in verification.checks:
-        q = net.quantities.get(c.name)
-        name = rf"\partial {loss} / \partial {_with_index(q, 'i')}" if q is not None else c.latex
-        sym = "" if c.symbolic is None else ("yes" if c.symbolic else "no")
-        is_param = q is not None and q.kind == "param"
-        rows.append(CheckRow(name, is_param, sym, *error_parts(c.numeric_error), c.ok))
-    tol_m, tol_e = error_parts(TOLERANCE)
-    tolerance = (tol_m + r" \times " if tol_m != "1.0" else "") + "10^{" + tol_e + "}"
-    return Proof(
-        rows=tuple(rows),
-        symbolic_sizes=sizes_tex(verification.symbolic_sizes),
-        numeric_sizes=sizes_tex(verification.numeric_sizes),
-        points=verification.numeric_points,
-        tolerance=tolerance,
-        failed=tuple(r.quantity for r in rows if not r.ok),
-        symbolic_run=any(c.symbolic is not None for c in verification.checks),
-    )
 
 
 # --- the whole report ---------------------------------------------------------------------

@@ -167,6 +167,19 @@ def test_other_ops_print_unambiguously():
     assert "The formulas of this report were not verified." in tex
 
 
+def test_file_and_network_names_are_escaped(tmp_path):
+    need_latex()
+    net = tiny_network()
+    net.source = str(tmp_path / "my_tiny_net%1.py")  # as derive.load sets it
+    net.name = "tiny_net"
+    tex = render_tex(net.derive())
+    assert r"\texttt{my\_tiny\_net\%1.py}" in tex and str(tmp_path) not in tex
+    assert [p.name for p in write_report(net.derive(), None, tmp_path, {"pdf"})] == [
+        "tiny_net.tex",
+        "tiny_net.pdf",
+    ]
+
+
 def test_a_failed_check_is_reported(multitask):
     _, derivation, verification = multitask
     bad = replace(verification.checks[3], numeric_error=0.5, symbolic=False)

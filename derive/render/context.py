@@ -84,9 +84,11 @@ class Group:
 @dataclass(frozen=True)
 class Report:
     name: str
+    name_tex: str
     title_tex: str
     title_md: str
     source: str  # the network file's name, no directory
+    source_tex: str
     loss: str  # L
     inputs: tuple[Symbol, ...]
     params: tuple[Symbol, ...]
@@ -349,6 +351,7 @@ def loss_latex(net) -> str:
 def build(derivation, verification=None) -> Report:
     net = derivation.network
     loss_q, loss = net.loss_q, loss_latex(net)
+    source = Path(net.source).name if net.source else ""
     parts = loss_parts(net)
     skip = set(parts) | {loss_q}
 
@@ -379,9 +382,11 @@ def build(derivation, verification=None) -> Report:
     texts += all_text(*(ly.display for ly in layer_list), loss_display)
     return Report(
         name=net.name,
+        name_tex=tex_text(net.name),
         title_tex=tex_text(net.title),
         title_md=md_text(net.title),
-        source=Path(net.source).name if net.source else "",
+        source=source,
+        source_tex=tex_text(source),
         loss=loss,
         inputs=tuple(symbol(net, q) for q in net.inputs),
         params=tuple(symbol(net, q) for q in net.params),

@@ -199,6 +199,8 @@ def _caller_line() -> int | None:
 def load(path: str | Path, **settings) -> Network:
     """Run a network file and return its Network. Errors become DeriveError naming file:line."""
     path = Path(path)
+    if path.is_dir():
+        raise DeriveError(f"{path}: is a folder, not a network file")
     if not path.is_file():
         raise DeriveError(f"{path}: no such file")
     token = _overrides.set({k: v for k, v in settings.items()})

@@ -50,7 +50,7 @@ def test_missing_file(cli, tmp_path):
 def test_a_folder_is_not_a_network_file(cli, tmp_path):
     out = tmp_path / "out"
     result = cli("verify", tmp_path)
-    check_one_line_error(result, out, str(tmp_path), "no such file")
+    check_one_line_error(result, out, str(tmp_path), "is a folder")
 
 
 def test_file_with_no_network(cli, tmp_path):

@@ -205,6 +205,16 @@ def test_report_pdf_of_the_small_network(cli, tmp_path):
     assert str(pdf) in result.stdout.splitlines()
 
 
+def test_report_pdf_of_a_file_whose_name_has_underscores(cli, tmp_path):
+    """Users name files my_net.py: the name must not break the LaTeX."""
+    need_latex()
+    path = tmp_path / "my_small_net.py"
+    path.write_text(SMALL.read_text())
+    result = cli("report", path, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "small.pdf").is_file()
+
+
 def test_the_main_job_multitask_pdf(cli, tmp_path, monkeypatch):
     """The README's first command: `derive report examples/multitask.py`."""
     need_latex()

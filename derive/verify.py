@@ -57,21 +57,14 @@ def verify(derivation: Derivation, symbolic: bool = True, seed: int = 0) -> Veri
     start = time.perf_counter()
     net = derivation.network
     sym_sizes = symbolic_sizes(net)
-    # the symbolic proof of the residuals runs on the other core; this one proves the parameter
-    # gradients, then the numeric proof
-    residuals = {g.q.name for g in derivation.residuals}
-    sym = {}
-    if symbolic:
-        other_core = in_background(lambda: prove_symbolic(derivation, sym_sizes, residuals))
-        params = {g.q.name for g in derivation.gradients}
-        sym = prove_symbolic(derivation, sym_sizes, params)
+    # the two proofs are independent: the symbolic one runs on the other core meanwhile
+    sym = in_background(lambda: prove_symbolic(derivation, sym_sizes)) if symbolic else dict
     num_sizes = net.sizes(m=4)
     from derive.numeric import prove_numeric
 
     points = 3
     num = prove_numeric(derivation, num_sizes, points=points, seed=seed)
-    if symbolic:
-        sym.update(other_core())
+    sym = sym()
     from derive.render.printer import latex
 
     checks = []

@@ -10,8 +10,8 @@ step the formula the report shows.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import sympy as sp
@@ -86,13 +86,18 @@ class Codegen:
     def build(self, outputs: dict[str, Expr], residuals: list[tuple[Quantity, Expr]] = (),
               residual_inputs: bool = False) -> Callable:  # fmt: skip
         nodes = self.net.nodes
-        self.count([n.definition for n in nodes] + [e for _, e in residuals] + list(outputs.values()))
+        self.count(
+            [n.definition for n in nodes] + [e for _, e in residuals] + list(outputs.values())
+        )
         head = ["def _f(_v, _sizes):"]
         head += [f"    {layout.dims_code(s)} = _sizes[{s.name!r}]" for s in [m, *self.net.dims]]
         head += [f"    {q.name} = _v[{q.name!r}]" for q in self.net.inputs + self.net.params]
         if residual_inputs:
             given = {r.q for e in [*outputs.values()] for r in _residuals_in(e)}
-            head += [f"    {residual_var(q)} = _v[{residual_var(q)!r}]" for q in sorted(given, key=_order(self.net))]
+            head += [
+                f"    {residual_var(q)} = _v[{residual_var(q)!r}]"
+                for q in sorted(given, key=_order(self.net))
+            ]
         for n in nodes:
             self.assign(n.name, n.definition, key=n.name)
             self.names[Leaf(n)] = n.name
@@ -154,7 +159,9 @@ def bind_sizes(net: Network, values: dict[str, np.ndarray], where: str = "values
     origin: dict = {}
     for q in net.inputs + net.params:
         if q.name not in values:
-            raise DeriveError(f"{where}: no array named {q.name!r} ({q.kind} of shape {_ext_str(q)})")
+            raise DeriveError(
+                f"{where}: no array named {q.name!r} ({q.kind} of shape {_ext_str(q)})"
+            )
         want = external_dims(q)
         got = tuple(np.shape(values[q.name]))
         if len(got) == len(want) - 1 and want[-1] == 1:

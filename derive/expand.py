@@ -114,7 +114,9 @@ class IdentityTest:
 
     def _unknown(self, key) -> Fraction:
         if key not in self.values:
-            self.values[key] = Fraction(self.rng.randint(1, self.SPAN), self.rng.randint(1, self.SPAN))
+            self.values[key] = Fraction(
+                self.rng.randint(1, self.SPAN), self.rng.randint(1, self.SPAN)
+            )
         return self.values[key]
 
     def value(self, e: sp.Expr, memo: dict) -> Fraction:

@@ -22,7 +22,7 @@ import sympy as sp
 from derive.errors import DeriveError
 from derive.expr import ONE, Expr, Leaf, Quantity, leaves, shape_str
 
-_overrides: contextvars.ContextVar[dict] = contextvars.ContextVar("settings", default={})
+_overrides: contextvars.ContextVar[dict | None] = contextvars.ContextVar("settings", default=None)
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
@@ -62,7 +62,7 @@ class Network:
     # --- declarations --------------------------------------------------------------------
     def setting(self, name: str, default):
         """A value the user may override with --set NAME=VALUE."""
-        given = _overrides.get().get(name)
+        given = (_overrides.get() or {}).get(name)
         value = default if given is None else _convert(name, given, default)
         self.settings[name] = value
         return value
@@ -79,22 +79,40 @@ class Network:
         probability) vector, so its entries sum to one; ``mask``: a dropout mask whose entries
         are 0 or 1/keep, ``mask`` being the keep probability."""
         content = "onehot" if onehot else "mask" if mask is not None else "real"
-        return self._add(name, (size, 1), "input", True, latex, content=content,
-                         keep=mask if mask is not None else 0.5, description=description)
+        return self._add(
+            name,
+            (size, 1),
+            "input",
+            True,
+            latex,
+            content=content,
+            keep=mask if mask is not None else 0.5,
+            description=description,
+        )
 
     def param(self, name: str, shape, latex: str | None = None, description: str = "") -> Leaf:
         """A parameter: a matrix (rows, cols) or a column vector of the given size."""
         shape = shape if isinstance(shape, tuple) else (shape, 1)
         return self._add(name, shape, "param", False, latex, description=description)
 
-    def node(self, name: str, definition: Expr, latex: str | None = None, *, layer: str | None = None,
-             aka: tuple[str, ...] | str = (), description: str = "") -> Leaf:  # fmt: skip
+    def node(self, name: str, definition: Expr, latex: str | None = None, *,
+             layer: str | None = None, aka: tuple[str, ...] | str = (),
+             description: str = "") -> Leaf:  # fmt: skip
         """A named intermediate quantity, defined by an expression of earlier quantities."""
         if not isinstance(definition, Expr):
             raise DeriveError(f"node {name}: its definition must be a matrix expression")
         aka = (aka,) if isinstance(aka, str) else tuple(aka)
-        return self._add(name, definition.shape, "node", definition.batched, latex,
-                         definition=definition, layer=layer, aka=aka, description=description)
+        return self._add(
+            name,
+            definition.shape,
+            "node",
+            definition.batched,
+            latex,
+            definition=definition,
+            layer=layer,
+            aka=aka,
+            description=description,
+        )
 
     def loss(self, name: str, definition: Expr, latex: str | None = None, **kw) -> Leaf:
         """The scalar loss (usually a batch mean); the node everything is differentiated by."""
@@ -219,9 +237,7 @@ def load(path: str | Path, **settings) -> Network:
         found = [v for v in namespace.values() if isinstance(v, Network)]
         if len(found) != 1:
             what = "no Network object" if not found else f"{len(found)} Network objects"
-            raise DeriveError(
-                f"{path}: {what} at module level (name the one to use 'network')"
-            )
+            raise DeriveError(f"{path}: {what} at module level (name the one to use 'network')")
         net = found[0]
     net.loss_quantity  # noqa: B018  (raises when there is none)
     net.source = net.source or str(path)

@@ -12,7 +12,7 @@ import numpy as np
 
 from derive.backprop import Derivation
 from derive.compile import compile_expressions, internal_shape, size_names
-from derive.expr import Leaf, Quantity, Residual
+from derive.expr import Leaf, Quantity
 from derive.graph import Network
 
 STEP = 1e-3

@@ -122,7 +122,9 @@ def prove_symbolic(derivation: Derivation, sizes: dict, only: set[str] | None = 
     net = derivation.network
     loss = net.loss_quantity
     base = Expander(net, sizes)
-    items = [g for g in derivation.residuals + derivation.gradients if only is None or g.q.name in only]
+    items = [
+        g for g in derivation.residuals + derivation.gradients if only is None or g.q.name in only
+    ]
     # true residuals are needed for the quantities proved and for their consumers (compact forms)
     wanted = {g.q for g in items} | {t.consumer for g in items for t in g.terms}
     truth: dict[str, list[sp.Matrix]] = {loss.name: [sp.Matrix([[1]])]}  # per sample
@@ -137,7 +139,7 @@ def prove_symbolic(derivation: Derivation, sizes: dict, only: set[str] | None = 
         for i in samples:
             actual.update(zip(cut.cut_symbols(g.q, i), base.value_of(g.q, i)))
         truth[g.q.name] = [
-            cut.cut_symbols(g.q, i).applyfunc(lambda s: sp.diff(loss_value, s).xreplace(actual))
+            cut.cut_symbols(g.q, i).applyfunc(lambda s: sp.diff(loss_value, s).xreplace(actual))  # noqa: B023
             for i in samples
         ]
     loss_value = base.value_of(loss)[0, 0]

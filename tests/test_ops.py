@@ -57,7 +57,9 @@ def test_local_jacobian_agrees_with_backward_rule(name, k, e):
     g = _residual_leaf(e)
     ex = Expander(None, SIZES)
     rng = random.Random(k)
-    r_values = [sp.Matrix(*(int(d) for d in e.shape), lambda *_: rng.randint(-5, 5)) for _ in (0, 1)]
+    r_values = [
+        sp.Matrix(*(int(d) for d in e.shape), lambda *_: rng.randint(-5, 5)) for _ in (0, 1)
+    ]
     for leaf in leaves(e):
         J = jacobian(e, leaf.q)
         if J is None or e.batched != leaf.q.batched:

@@ -8,9 +8,9 @@ to the front, ``transpose`` is pushed down to the leaves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
-from typing import Callable
 
 import sympy as sp
 
@@ -119,7 +119,10 @@ class Add(Op):
 
     @classmethod
     def examples(cls):
-        return [test_leaf("u", 2) + test_leaf("v", 2), test_leaf("u", 2) + test_leaf("b", 2, 1, False)]
+        return [
+            test_leaf("u", 2) + test_leaf("v", 2),
+            test_leaf("u", 2) + test_leaf("b", 2, 1, False),
+        ]
 
 
 def add(*terms: Expr) -> Expr:
@@ -160,7 +163,9 @@ def common_factor(coefficients: list[sp.Expr]) -> sp.Expr:
     xs = sp.symbols(f"_x0:{len(coefficients)}")
     factored = sp.factor_terms(sum(c * x for c, x in zip(coefficients, xs)))
     common, _ = factored.as_independent(*xs, as_Add=False)
-    if common.could_extract_minus_sign() and not all(c.could_extract_minus_sign() for c in coefficients):
+    if common.could_extract_minus_sign() and not all(
+        c.could_extract_minus_sign() for c in coefficients
+    ):
         common = -common
     return common
 
@@ -195,8 +200,10 @@ class MatMul(Op):
                 acc, acc_expr = code(f), f
                 continue
             acc = layout.product(acc, acc_expr, code(f), f)
-            acc_expr = _Shaped((acc_expr.shape[0], f.shape[1]) if not acc_expr.is_scalar else f.shape,
-                               acc_expr.batched or f.batched)
+            acc_expr = _Shaped(
+                (acc_expr.shape[0], f.shape[1]) if not acc_expr.is_scalar else f.shape,
+                acc_expr.batched or f.batched,
+            )
         return acc
 
     def explicit(self, args, sizes):
@@ -220,7 +227,9 @@ class MatMul(Op):
         if f.is_scalar and not self.is_scalar:
             rest = matmul(*(before + after))
             if not rest.is_col:
-                raise ShapeError("a scalar factor of a matrix-valued product has no matrix-form residual")
+                raise ShapeError(
+                    "a scalar factor of a matrix-valued product has no matrix-form residual"
+                )
             return matmul(transpose(rest), g)
         left = [x for x in before if not x.is_scalar]
         scalars = [x for x in before + after if x.is_scalar]

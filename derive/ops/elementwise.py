@@ -261,7 +261,9 @@ cos = elementwise("cos", sp.cos, r"\cos")
 exp = elementwise("exp", sp.exp, r"\exp")
 log = elementwise("log", sp.log, r"\log")
 tanh = elementwise("tanh", sp.tanh, r"\tanh")
-sigmoid = elementwise("sigmoid", lambda s: 1 / (1 + sp.exp(-s)), r"\sigma",
-                      numpy="(1.0 / (1.0 + numpy.exp(-({0}))))")
-relu = elementwise("ReLU", lambda s: sp.Max(0, s), r"\operatorname{ReLU}",
-                   numpy="numpy.maximum({0}, 0.0)")
+sigmoid = elementwise(
+    "sigmoid", lambda s: 1 / (1 + sp.exp(-s)), r"\sigma", numpy="(1.0 / (1.0 + numpy.exp(-({0}))))"
+)
+relu = elementwise(
+    "ReLU", lambda s: sp.Max(0, s), r"\operatorname{ReLU}", numpy="numpy.maximum({0}, 0.0)"
+)

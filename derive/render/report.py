@@ -35,7 +35,13 @@ LATEX_TIMEOUT = 300
 
 # --- templates ----------------------------------------------------------------------------
 def _template_source(name: str) -> str:
-    return importlib.resources.files("derive.templates").joinpath(name).read_text("utf-8")
+    """Templates ship as the package derive.templates; in a source checkout that package is the
+    top-level templates/ folder, which Python finds only once derive is installed."""
+    try:
+        folder = importlib.resources.files("derive.templates")
+    except ModuleNotFoundError:
+        folder = Path(__file__).resolve().parents[2] / "templates"
+    return folder.joinpath(name).read_text("utf-8")
 
 
 @cache

@@ -18,7 +18,7 @@ import sympy as sp
 
 from derive.backprop import Derivation
 from derive.errors import DeriveError
-from derive.expr import ONE, Expr, Identity, Leaf, Ones, Op, Quantity, Residual, Zero, m
+from derive.expr import ONE, Expr, Identity, Leaf, Ones, Op, Quantity, Residual, Zero, leaves, m
 from derive.graph import Network
 from derive.ops import layout
 
@@ -93,7 +93,7 @@ class Codegen:
         head += [f"    {layout.dims_code(s)} = _sizes[{s.name!r}]" for s in [m, *self.net.dims]]
         head += [f"    {q.name} = _v[{q.name!r}]" for q in self.net.inputs + self.net.params]
         if residual_inputs:
-            given = {r.q for e in [*outputs.values()] for r in _residuals_in(e)}
+            given = {r.q for e in outputs.values() for r in leaves(e, Residual)}
             head += [
                 f"    {residual_var(q)} = _v[{residual_var(q)!r}]"
                 for q in sorted(given, key=_order(self.net))
@@ -110,16 +110,6 @@ class Codegen:
         fn = namespace["_f"]
         fn.source = source
         return fn
-
-
-def _residuals_in(e: Expr) -> set[Residual]:
-    out, stack = set(), [e]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, Residual):
-            out.add(x)
-        stack.extend(x.children)
-    return out
 
 
 def _order(net: Network):

@@ -132,13 +132,14 @@ def as_expr(value, like: Expr) -> Expr:
     )
 
 
-def leaves(expr: Expr) -> set[Expr]:
-    """Every Leaf in the tree."""
+def leaves(expr: Expr, kind: type | None = None) -> set[Expr]:
+    """Every Leaf in the tree (or every node of another ``kind``, such as Residual)."""
+    kind = kind or Leaf
     out: set[Expr] = set()
     stack = [expr]
     while stack:
         e = stack.pop()
-        if isinstance(e, Leaf):
+        if isinstance(e, kind):
             out.add(e)
         stack.extend(e.children)
     return out

@@ -14,7 +14,6 @@ import re
 import runpy
 import sys
 import traceback
-from dataclasses import replace
 from pathlib import Path
 
 import sympy as sp
@@ -281,10 +280,6 @@ def _error_line(err: BaseException, path: Path) -> str:
         if Path(frame.filename).resolve() == target:
             line = str(frame.lineno)
     return line
-
-
-def renamed(q: Quantity, **changes) -> Quantity:
-    return replace(q, **changes)
 
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))

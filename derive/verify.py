@@ -116,22 +116,15 @@ def symbolic_sizes(net) -> dict[sp.Symbol, int]:
     return {**{s: min(v, 2) for s, v in net.sizes().items()}, m: 2}
 
 
-def prove_symbolic(derivation: Derivation, sizes: dict, only: set[str] | None = None) -> dict:
-    """name -> whether the expanded and the compact form equal sympy.diff of the scalar loss.
-    ``only``: prove just these quantities (the two cores each take a share)."""
+def prove_symbolic(derivation: Derivation, sizes: dict) -> dict[str, bool]:
+    """name -> whether the expanded and the compact form equal sympy.diff of the scalar loss."""
     net = derivation.network
     loss = net.loss_quantity
     base = Expander(net, sizes)
-    items = [
-        g for g in derivation.residuals + derivation.gradients if only is None or g.q.name in only
-    ]
-    # true residuals are needed for the quantities proved and for their consumers (compact forms)
-    wanted = {g.q for g in items} | {t.consumer for g in items for t in g.terms}
-    truth: dict[str, list[sp.Matrix]] = {loss.name: [sp.Matrix([[1]])]}  # per sample
+    items = derivation.residuals + derivation.gradients
+    truth: dict[str, list[sp.Matrix]] = {loss.name: [sp.Matrix([[1]])]}  # true dL/dq per sample
 
     for g in derivation.residuals:
-        if g.q not in wanted:
-            continue
         cut = Expander(net, sizes, cut=g.q)
         loss_value = cut.value_of(loss)[0, 0]
         samples = cut.samples(g.q)
@@ -144,9 +137,8 @@ def prove_symbolic(derivation: Derivation, sizes: dict, only: set[str] | None = 
         ]
     loss_value = base.value_of(loss)[0, 0]
     for g in derivation.gradients:
-        if g.q in wanted:
-            symbols = base.leaf_symbols(g.q, None)
-            truth[g.q.name] = [symbols.applyfunc(lambda s: sp.diff(loss_value, s))]
+        symbols = base.leaf_symbols(g.q, None)
+        truth[g.q.name] = [symbols.applyfunc(lambda s: sp.diff(loss_value, s))]
     return {g.q.name: _matches(base, g, truth) for g in items}
 
 

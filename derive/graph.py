@@ -73,16 +73,18 @@ class Network:
         return sym
 
     def input(self, name: str, size=1, latex: str | None = None, *, onehot: bool = False,
-              mask: float | None = None, description: str = "") -> Leaf:  # fmt: skip
+              mask: float | None = None, per_sample: bool = True,
+              description: str = "") -> Leaf:  # fmt: skip
         """A per-sample input (a column vector, one per sample). ``onehot``: a one-hot (or
         probability) vector, so its entries sum to one; ``mask``: a dropout mask whose entries
-        are 0 or 1/keep, ``mask`` being the keep probability."""
+        are 0 or 1/keep, ``mask`` being the keep probability; ``per_sample=False``: one value
+        for the whole batch, such as the weight lambda of a regulariser."""
         content = "onehot" if onehot else "mask" if mask is not None else "real"
         return self._add(
             name,
             (size, 1),
             "input",
-            True,
+            per_sample,
             latex,
             content=content,
             keep=mask if mask is not None else 0.5,

@@ -298,6 +298,18 @@ def matmul(*factors: Expr) -> Expr:
     flat = _inner_products(flat)
     scalars += [f for f in flat if f.is_scalar and f != SCALAR_ONE]
     flat = [f for f in flat if not f.is_scalar]
+    if len(flat) == 2 and _product_shape(factors) == (ONE, ONE):
+        inner = MatMul(tuple(_oriented(*flat)))
+        if not scalars:
+            return scale(coef, inner)
+        scalars, flat = [*scalars, inner], []
+    if len(scalars) > 1:
+        # scalars commute: (y^T p)^-1 (y^T p) = 1, as a Hadamard product of 1 x 1 factors does
+        from derive.ops.elementwise import hadamard
+
+        c, merged = split_scale(hadamard(*scalars))
+        coef *= c
+        scalars = [] if isinstance(merged, Ones) else [merged]
     shape = _product_shape(factors)
     if not flat and shape != (ONE, ONE):
         flat = [Identity(shape[0])]
@@ -307,6 +319,21 @@ def matmul(*factors: Expr) -> Expr:
     if len(out) == 1:
         return scale(coef, out[0])
     return scale(coef, MatMul(tuple(out)))
+
+
+def _oriented(row: Expr, col: Expr) -> list[Expr]:
+    """An inner product u^T v equals v^T u: one orientation, so that equal scalars compare
+    equal and cancel. Inputs first, then parameters, then the rest (y^T p, as the course
+    writes it)."""
+    u = transpose(row)
+
+    def rank(e: Expr):
+        order = {"input": 0, "param": 1, "node": 2}
+        return (order[e.q.kind], e.q.name) if isinstance(e, Leaf) else (3, repr(e))
+
+    if u.is_col and rank(col) < rank(u):
+        return [transpose(col), u]
+    return [row, col]
 
 
 def _product_shape(factors) -> tuple:

@@ -112,7 +112,7 @@ class Apply(Op):
         return hadamard(g, apply(self.fn.derivative(), self.e))
 
     def jacobian(self, k):
-        return Diag(apply(self.fn.derivative(), self.e)) if self.e.is_col else None
+        return diag(apply(self.fn.derivative(), self.e)) if self.e.is_col else None
 
     @classmethod
     def examples(cls):
@@ -178,7 +178,7 @@ class Hadamard(Op):
         return hadamard(g, self._local(k))
 
     def jacobian(self, k):
-        return Diag(self._local(k)) if self.shape[1] == 1 else None
+        return diag(self._local(k)) if self.shape[1] == 1 else None
 
     @classmethod
     def examples(cls):
@@ -209,7 +209,7 @@ def hadamard(*items) -> Expr:
         elif isinstance(f, Hadamard):
             for g, q in f.factors:
                 collect(g, p * q)
-        elif isinstance(f, Ones):
+        elif isinstance(f, Ones) or f == Identity(1):
             pass
         elif isinstance(f, Zero):
             if p < 0:
@@ -253,6 +253,11 @@ class Diag(Expr):
 
     def explicit(self, args, sizes):
         return sp.diag(*args[0])
+
+
+def diag(v: Expr) -> Expr:
+    """diag(v) as a Jacobian; of a 1 x 1 value, the value itself."""
+    return v if v.is_scalar else Diag(v)
 
 
 # --- the vocabulary ----------------------------------------------------------------------

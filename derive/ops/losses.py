@@ -63,10 +63,14 @@ def softmax(z: Expr) -> Expr:
 
 @dataclass(frozen=True, repr=False)
 class SqNorm(Op):
-    """||e||_2^2."""
+    """||e||_2^2 of a vector, ||E||_F^2 (the sum of squared entries) of a matrix."""
 
     e: Expr
-    latex_template = r"\left\| {0} \right\|_2^2"
+    delimited = True
+
+    @property
+    def latex_template(self):
+        return r"\left\| {0} \right\|_" + ("2" if self.e.is_col else "F") + "^2"
 
     @property
     def shape(self):
@@ -84,7 +88,8 @@ class SqNorm(Op):
         return sq_norm(e)
 
     def numpy(self, code):
-        return f"({code(self.e)}**2).sum(axis=-1)"
+        axes = "-1" if self.e.is_col else "(-2, -1)"
+        return f"({code(self.e)}**2).sum(axis={axes})"
 
     def explicit(self, args, sizes):
         return sp.Matrix([[sum(v**2 for v in args[0])]])
@@ -93,15 +98,15 @@ class SqNorm(Op):
         return scale(2, matmul(g, self.e))
 
     def jacobian(self, k):
-        return scale(2, transpose(self.e))
+        return scale(2, transpose(self.e)) if self.e.is_col else None
 
     @classmethod
     def examples(cls):
-        return [SqNorm(test_leaf("u", 3))]
+        return [SqNorm(test_leaf("u", 3)), SqNorm(test_leaf("W", 2, 3, batched=False))]
 
 
 def sq_norm(e: Expr) -> Expr:
-    _need_col("the squared norm", e)
+    """||e||^2: the squared Euclidean norm of a vector, the squared Frobenius norm of a matrix."""
     return SqNorm(e)
 
 

@@ -13,7 +13,7 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from derive.expr import SCALAR_ONE, Expr
+from derive.expr import SCALAR_ONE, Expr, Leaf, Residual
 from derive.ops.algebra import Add, MatMul, Scale
 from derive.ops.batch import BatchSum
 from derive.ops.elementwise import Hadamard, S
@@ -109,6 +109,8 @@ class DerivePrinter(LatexPrinter):
         if c.could_extract_minus_sign():
             return "- " + self._print_Scale(Scale(-c, e.e)) if -c != 1 else "- " + self.operand(e.e)
         inner = e.e
+        if inner == SCALAR_ONE:
+            return self._print(c)
         body = (
             self.wrap(self._print(inner)) if isinstance(inner, (Add, Scale)) else self._print(inner)
         )
@@ -129,14 +131,14 @@ class DerivePrinter(LatexPrinter):
         for k, f in enumerate(e.factors):
             s = self._print(f)
             # (a o b) c and (sum_i a) c: the product must not seem to bind tighter
-            needs = isinstance(f, (Add, Scale, Hadamard)) or (f.is_scalar and len(e.factors) > 1)
+            needs = isinstance(f, (Add, Scale)) or (isinstance(f, Hadamard) and not f.is_scalar)
+            needs |= f.is_scalar and len(e.factors) > 1 and not isinstance(f, (Leaf, Hadamard))
+            needs &= not getattr(f, "delimited", False)  # ||W||^2 brings its own bars
             needs |= isinstance(f, BatchSum) and k < len(e.factors) - 1
             parts.append(self.wrap(s) if needs else s)
         return " ".join(parts)
 
     def _print_Transpose(self, e):
-        from derive.expr import Leaf
-
         inner = e.e
         s = self._print(inner)
         if isinstance(inner, Leaf) and not (inner.batched and self.index):
@@ -163,11 +165,24 @@ class DerivePrinter(LatexPrinter):
             s = self.wrap(s) if needs else s
             return s if abs(p) == 1 else s + "^{\\circ " + str(abs(p)) + "}"
 
+        if e.is_scalar:  # a product and quotient of scalars: a fraction, as on paper
+            num = [self.scalar_factor(f, p) for f, p in e.factors if p > 0]
+            den = [self.scalar_factor(f, -p) for f, p in e.factors if p < 0]
+            top = " ".join(num) or "1"
+            return rf"\frac{{{top}}}{{{' '.join(den)}}}" if den else top
         num = [factor(k, f, p) for k, (f, p) in enumerate(e.factors) if p > 0] or [r"\mathbf{1}"]
         den = [factor(k, f, p) for k, (f, p) in enumerate(e.factors) if p < 0]
         return r" \circ ".join(num) + "".join(r" \oslash " + d for d in den)
 
+    def scalar_factor(self, f: Expr, p: int) -> str:
+        s = self._print(f)
+        alone = isinstance(f, (Leaf, Residual)) or (isinstance(f, MatMul) and p == 1)
+        s = s if alone else self.wrap(s)
+        return s if p == 1 else s + "^{" + str(p) + "}"
+
     def _print_Diag(self, e):
+        if e.v.is_scalar:
+            return self._print(e.v)
         return r"\operatorname{diag}" + self.wrap(self._print(e.v))
 
     # --- batch ---------------------------------------------------------------------------

@@ -6,7 +6,10 @@ from derive.expr import m
 from derive.graph import Network, load
 from derive.ops.algebra import transpose
 from derive.ops.batch import batch_sum, mean
-from derive.ops.elementwise import cos, elementwise, exp, hadamard, log, relu, sigmoid, sin, tanh
+from derive.ops.elementwise import (
+    absolute, cos, elementwise, elu, exp, hadamard, identity, leaky_relu, log, relu, sigmoid, sign,
+    sin, softplus, sqrt, square, tanh,
+)  # fmt: skip
 from derive.ops.losses import cross_entropy, softmax, sq_norm, squared_error
 
 
@@ -17,6 +20,7 @@ def dropout(x, mask):
 
 __all__ = [
     "DeriveError", "ShapeError", "Network", "load", "m", "transpose", "batch_sum", "mean",
-    "cos", "elementwise", "exp", "hadamard", "log", "relu", "sigmoid", "sin", "tanh",
+    "absolute", "cos", "elementwise", "elu", "exp", "hadamard", "identity", "leaky_relu", "log",
+    "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "tanh",
     "cross_entropy", "softmax", "sq_norm", "squared_error", "dropout",
 ]  # fmt: skip

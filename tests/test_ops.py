@@ -86,3 +86,49 @@ def test_identity_test_tells_different_expressions_apart():
     assert not t.equal(sp.sin(x) * (x + y) ** 2, sp.sin(x) * (x**2 + y**2))
     assert not t.equal(sp.sin(x), sp.cos(x))
     assert Leaf  # keep the import for readers: leaves are Leaf instances
+
+
+# --- element-wise functions: the derivative derive prints is the derivative -----------------
+def _user_functions():
+    from derive.ops.elementwise import S, ScalarFn, elu_fn, leaky_relu_fn
+
+    swish = ScalarFn(S / (1 + sp.exp(-S)), "swish")
+    return [leaky_relu_fn(0.01), leaky_relu_fn(0.2), elu_fn(1), elu_fn(0.5), swish]
+
+
+def _all_functions():
+    from derive.ops.elementwise import ELEMENTWISE
+
+    return list(ELEMENTWISE.values()) + _user_functions()
+
+
+@pytest.mark.parametrize("fn", _all_functions(), ids=lambda f: f.name or str(f.expr))
+def test_elementwise_derivative_is_sympys(fn):
+    """The form derive writes (textbook: sigma (1 - sigma); or its own derivative function)
+    equals sympy.diff of the plain scalar expression at points on both sides of any kink."""
+    from derive.ops.elementwise import S, U
+
+    truth = sp.diff(fn.expr, S)
+    book = fn.textbook()
+    if book:
+        g, named = book
+        written = g.subs(U, named.expr)
+    else:
+        written = fn.derivative().expr
+    for x in [-2.3, -0.7, -0.01, 0.013, 0.4, 1.9]:
+        if fn.name in ("log", "sqrt") and x <= 0:
+            continue
+        want = complex(truth.subs(S, x).evalf())
+        got = complex(written.subs(S, x).evalf())
+        assert abs(got - want) <= 1e-12 * (1 + abs(want)), (fn.name, x, got, want)
+
+
+def test_textbook_forms():
+    from derive.ops.elementwise import ELEMENTWISE, U
+
+    assert ELEMENTWISE["sigmoid"].textbook()[0] == U * (1 - U)
+    assert ELEMENTWISE["tanh"].textbook()[0] == 1 - U**2
+    assert ELEMENTWISE["softplus"].derivative() is ELEMENTWISE["sigmoid"]
+    swish = _user_functions()[-1]
+    g, named = swish.textbook()  # sigma + s sigma (1 - sigma): in terms of sigma, not e^-s
+    assert named is ELEMENTWISE["sigmoid"] and not g.has(sp.exp)

@@ -156,8 +156,10 @@ def test_break_marked_cuts_at_the_shallowest_signs():
 def test_other_ops_print_unambiguously():
     net = tiny_network()
     tex = render_tex(net.derive())
-    # 1 - tanh^2 is one Hadamard factor; ReLU's derivative is an indicator
-    assert r"\circ \left(1 - \tanh^{2}" in tex
+    # tanh' = 1 - tanh^2 and sigma' = sigma (1 - sigma), in terms of the nodes they make;
+    # 1 - z^2 is one Hadamard factor; ReLU's derivative is an indicator
+    assert r"\circ \left(\mathbf{1} - {\mathbf{z}^{i}}^{\circ 2}\right)" in tex
+    assert r"\mathbf{s}^{i} \circ \left(\mathbf{1} - \mathbf{s}^{i}\right)" in tex
     assert r"\mathbb{1}\left[\mathbf{s}^{i} > 0\right]" in tex
     # the loss reads r directly: no dL/dL, no "local derivative" that looks like the residual
     assert r"$\mathbf{r}^{i}$ enters the loss directly:" in tex

@@ -6,6 +6,7 @@ An element-wise function is given only by its scalar SymPy form: its derivative 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -28,25 +29,31 @@ class ScalarFn:
     numpy: str | None = None  # a faster NumPy form than the lambdified one, "{0}" the argument
 
     def derivative(self) -> ScalarFn:
-        d = sp.diff(self.expr, S)
-        for fn in ELEMENTWISE.values():
-            if fn.expr == d:
-                return fn
-        return ScalarFn(d)
+        return _derivative(self)
+
+    def textbook(self) -> tuple[sp.Expr, ScalarFn] | None:
+        """The derivative as g(s, u) with u = G(s) for a named function G, when that is how a
+        textbook writes it: sigma(1 - sigma), 1 - tanh^2, sigma + s sigma (1 - sigma)."""
+        return _textbook(self)
 
     def scalar(self, a: sp.Expr) -> sp.Expr:
         """This function of the scalar ``a`` for the proofs: as an unevaluated SymPy function
         whose derivative is (the same way) the derivative above. Keeping applications opaque
         makes sympy.diff fast (no Max simplification) and lets the identity test treat each
-        application as an unknown. Powers and constants stay plain, as ``apply`` writes them."""
+        application as an unknown. Polynomials and powers (s^2, 1/s) stay plain."""
         expr = self.expr
-        if expr == S or not expr.has(S) or (expr.is_Pow and expr.base == S and expr.exp.is_Integer):
+        if expr.is_polynomial(S) or (expr.is_Pow and expr.base == S and expr.exp.is_Integer):
             return expr.subs(S, a)
         if self not in _OPAQUE:
             fn = self
 
             def fdiff(f, argindex=1):
-                return fn.derivative().scalar(f.args[0])
+                arg = f.args[0]
+                book = fn.textbook()
+                if book:
+                    g, named = book
+                    return g.subs({U: named.scalar(arg), S: arg}, simultaneous=True)
+                return fn.derivative().scalar(arg)
 
             _OPAQUE[self] = type(f"F_{self.name or len(_OPAQUE)}", (sp.Function,), {"fdiff": fdiff})
         return _OPAQUE[self](a)
@@ -58,6 +65,72 @@ class ScalarFn:
 
         placeholder = sp.Symbol("__ARG__")
         return scalar_code(self.expr.subs(S, placeholder)).replace("__ARG__", f"({arg})")
+
+
+#: The value u = G(s) of a named function in a textbook derivative.
+U = sp.Symbol("u", real=True)
+
+
+@functools.cache
+def _derivative(fn: ScalarFn) -> ScalarFn:
+    d = sp.diff(fn.expr, S)
+    for other in ELEMENTWISE.values():
+        if other.expr == d:
+            return other
+    for other in ELEMENTWISE.values():  # softplus' = sigmoid, written another way
+        if other.expr.has(S) and d.has(S) and sp.simplify(other.expr - d) == 0:
+            return other
+    return ScalarFn(d)
+
+
+@functools.cache
+def _textbook(fn: ScalarFn) -> tuple[sp.Expr, ScalarFn] | None:
+    d = sp.diff(fn.expr, S)
+    if not d.has(S) or d.has(sp.Heaviside, sp.Piecewise, sp.sign) or _derivative(fn).name:
+        return None  # a constant, an indicator, or itself a named function (cos, sigmoid)
+    candidates = [fn] + [ELEMENTWISE[n] for n in ("sigmoid", "tanh") if n in ELEMENTWISE]
+    for named in candidates:
+        if not named.name:
+            continue
+        g = _in_terms_of(d, named)
+        if g is not None:
+            return g, named
+    return None
+
+
+def _in_terms_of(d: sp.Expr, named: ScalarFn) -> sp.Expr | None:
+    """d(s) rewritten as a polynomial in s and u = named(s), or None."""
+    if named.name == "sigmoid":  # e^-s = (1 - u)/u
+        rewritten = d.subs(sp.exp(-S), (1 - U) / U).subs(sp.exp(S), U / (1 - U))
+    elif named.name == "tanh":
+        rewritten = d.subs(sp.tanh(S), U)
+    else:
+        return None
+    if rewritten.has(sp.exp, sp.tanh) or not rewritten.has(U):
+        return None
+    g = sp.factor(sp.cancel(rewritten))
+    if not g.is_polynomial(U, S):
+        return None
+    expanded, tidy = sp.expand(g), _tidy(g)
+    g = expanded if sp.count_ops(expanded) < sp.count_ops(tidy) else tidy
+    if sp.simplify(g.subs(U, named.expr) - d) != 0:
+        return None
+    return g
+
+
+def _tidy(g: sp.Expr) -> sp.Expr:
+    """-u (u - 1) -> u (1 - u): factors with a positive constant term, as on paper."""
+    coef, factors = sp.Integer(1), []
+    for f in sp.Mul.make_args(g):
+        base, power = f.as_base_exp()
+        if base.is_Add and base.as_coeff_add()[0].is_negative and power.is_Integer:
+            base = -base
+            coef *= (-1) ** power
+        if f.is_number:
+            coef *= f
+        else:
+            factors.append(sp.Pow(base, power, evaluate=False) if power != 1 else base)
+    return sp.Mul(coef, *factors, evaluate=False) if coef != 1 else sp.Mul(*factors, evaluate=False)
 
 
 _OPAQUE: dict[ScalarFn, type] = {}
@@ -108,16 +181,46 @@ class Apply(Op):
     def explicit(self, args, sizes):
         return args[0].applyfunc(self.fn.scalar)
 
+    def local(self) -> Expr:
+        """f'(e) entry by entry, in textbook form where there is one: sigma o (1 - sigma), which
+        names the node the value belongs to once the derivation names known sub-expressions."""
+        book = self.fn.textbook()
+        if book and self.e.is_col:
+            g, named = book
+            return from_scalar(g, {S: self.e, U: apply(named, self.e)})
+        return apply(self.fn.derivative(), self.e)
+
     def vjp(self, k, g):
-        return hadamard(g, apply(self.fn.derivative(), self.e))
+        return hadamard(g, self.local())
 
     def jacobian(self, k):
-        return diag(apply(self.fn.derivative(), self.e)) if self.e.is_col else None
+        return diag(self.local()) if self.e.is_col else None
 
     @classmethod
     def examples(cls):
         u = test_leaf("u", 3)
-        return [Apply(fn, u) for fn in ELEMENTWISE.values()]
+        named = [Apply(fn, u) for fn in ELEMENTWISE.values() if fn.expr != S]
+        return named + [Apply(leaky_relu_fn(0.1), u), Apply(elu_fn(1), u)]
+
+
+def from_scalar(g: sp.Expr, values: dict[sp.Symbol, Expr]) -> Expr:
+    """A polynomial in scalar symbols as an element-wise expression of column vectors:
+    u (1 - u) -> U o (1 - U) for values {u: U}."""
+    if g in values:
+        return values[g]
+    if g.is_number:
+        n = next(iter(values.values())).shape[0]
+        return scale(g, Ones(n))
+    if g.is_Add:
+        from derive.ops.algebra import add
+
+        return add(*(from_scalar(t, values) for t in g.args))
+    if g.is_Mul:
+        coef, rest = g.as_coeff_mul()
+        return scale(coef, hadamard(*(from_scalar(f, values) for f in rest)))
+    if g.is_Pow and g.exp.is_Integer:
+        return hadamard((from_scalar(g.base, values), int(g.exp)))
+    raise ValueError(f"not a polynomial: {g}")
 
 
 def apply(fn: ScalarFn, e: Expr) -> Expr:
@@ -272,3 +375,47 @@ sigmoid = elementwise(
 relu = elementwise(
     "ReLU", lambda s: sp.Max(0, s), r"\operatorname{ReLU}", numpy="numpy.maximum({0}, 0.0)"
 )
+softplus = elementwise(
+    "softplus", lambda s: sp.log(1 + sp.exp(s)), numpy="numpy.logaddexp(0.0, {0})"
+)
+identity = elementwise("identity", lambda s: s)
+square = elementwise("square", lambda s: s**2)
+sqrt = elementwise("sqrt", sp.sqrt, numpy="numpy.sqrt({0})")
+absolute = elementwise("abs", sp.Abs, numpy="numpy.abs({0})")
+sign = elementwise("sign", sp.sign, numpy="numpy.sign({0})")
+
+
+def _number(x) -> sp.Expr:
+    return sp.nsimplify(x, rational=True) if isinstance(x, float) else sp.sympify(x)
+
+
+@functools.cache
+def leaky_relu_fn(alpha) -> ScalarFn:
+    a = _number(alpha)
+    return ScalarFn(
+        sp.Piecewise((S, S > 0), (a * S, True)),
+        "leaky_ReLU",
+        r"\operatorname{LReLU}_{" + sp.latex(a) + "}",
+        numpy=f"numpy.where({{0}} > 0, {{0}}, {float(a)!r} * ({{0}}))",
+    )
+
+
+@functools.cache
+def elu_fn(alpha) -> ScalarFn:
+    a = _number(alpha)
+    return ScalarFn(
+        sp.Piecewise((S, S > 0), (a * (sp.exp(S) - 1), True)),
+        "ELU",
+        r"\operatorname{ELU}_{" + sp.latex(a) + "}",
+        numpy=f"numpy.where({{0}} > 0, {{0}}, {float(a)!r} * numpy.expm1(numpy.minimum({{0}}, 0.0)))",
+    )
+
+
+def leaky_relu(e: Expr, alpha=0.01) -> Expr:
+    """max(s, alpha s) entry by entry."""
+    return apply(leaky_relu_fn(alpha), e)
+
+
+def elu(e: Expr, alpha=1) -> Expr:
+    """s for s > 0, alpha (e^s - 1) otherwise, entry by entry."""
+    return apply(elu_fn(alpha), e)

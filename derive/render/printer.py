@@ -163,7 +163,7 @@ class DerivePrinter(LatexPrinter):
             needs = isinstance(f, (Add, Scale, MatMul))
             needs |= isinstance(f, BatchSum) and k < len(e.factors) - 1
             s = self.wrap(s) if needs else s
-            return s if abs(p) == 1 else s + "^{\\circ " + str(abs(p)) + "}"
+            return s if abs(p) == 1 else with_superscript(s, "\\circ " + str(abs(p)))
 
         if e.is_scalar:  # a product and quotient of scalars: a fraction, as on paper
             num = [self.scalar_factor(f, p) for f, p in e.factors if p > 0]
@@ -178,7 +178,7 @@ class DerivePrinter(LatexPrinter):
         s = self._print(f)
         alone = isinstance(f, (Leaf, Residual)) or (isinstance(f, MatMul) and p == 1)
         s = s if alone else self.wrap(s)
-        return s if p == 1 else s + "^{" + str(p) + "}"
+        return s if p == 1 else with_superscript(s, str(p))
 
     def _print_Diag(self, e):
         if e.v.is_scalar:

@@ -7,8 +7,23 @@ from derive.graph import Network, load
 from derive.ops.algebra import transpose
 from derive.ops.batch import batch_sum, mean
 from derive.ops.elementwise import (
-    absolute, cos, elementwise, elu, exp, hadamard, identity, leaky_relu, log, relu, sigmoid, sign,
-    sin, softplus, sqrt, square, tanh,
+    absolute,
+    cos,
+    elementwise,
+    elu,
+    exp,
+    hadamard,
+    identity,
+    leaky_relu,
+    log,
+    relu,
+    sigmoid,
+    sign,
+    sin,
+    softplus,
+    sqrt,
+    square,
+    tanh,
 )  # fmt: skip
 from derive.ops.losses import cross_entropy, softmax, sq_norm, squared_error
 

@@ -407,7 +407,7 @@ def elu_fn(alpha) -> ScalarFn:
         sp.Piecewise((S, S > 0), (a * (sp.exp(S) - 1), True)),
         "ELU",
         r"\operatorname{ELU}_{" + sp.latex(a) + "}",
-        numpy=f"numpy.where({{0}} > 0, {{0}}, {float(a)!r} * numpy.expm1(numpy.minimum({{0}}, 0.0)))",
+        numpy=f"numpy.where({{0}} > 0, {{0}}, {float(a)!r} * numpy.expm1(numpy.minimum({{0}}, 0)))",
     )
 
 

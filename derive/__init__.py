@@ -25,7 +25,23 @@ from derive.ops.elementwise import (
     square,
     tanh,
 )  # fmt: skip
-from derive.ops.losses import cross_entropy, softmax, sq_norm, squared_error
+from derive.ops.losses import (
+    cosine_loss,
+    cosine_similarity,
+    cross_entropy,
+    gaussian_kl,
+    hinge,
+    huber,
+    l1_loss,
+    logsumexp,
+    mse,
+    multiclass_hinge,
+    norm,
+    softmax,
+    softmax_cross_entropy,
+    sq_norm,
+    squared_error,
+)  # fmt: skip
 
 
 def dropout(x, mask):
@@ -37,5 +53,7 @@ __all__ = [
     "DeriveError", "ShapeError", "Network", "load", "m", "transpose", "batch_sum", "mean",
     "absolute", "cos", "elementwise", "elu", "exp", "hadamard", "identity", "leaky_relu", "log",
     "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "tanh",
-    "cross_entropy", "softmax", "sq_norm", "squared_error", "dropout",
+    "cross_entropy", "softmax", "sq_norm", "squared_error", "dropout", "cosine_loss",
+    "cosine_similarity", "gaussian_kl", "hinge", "huber", "l1_loss", "logsumexp", "mse",
+    "multiclass_hinge", "norm", "softmax_cross_entropy",
 ]  # fmt: skip

@@ -26,6 +26,10 @@ PRELUDE = """
 def _softmax(z):
     e = numpy.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+def _logsumexp(z):
+    top = z.max(axis=-1)
+    return top + numpy.log(numpy.exp(z - top[..., None]).sum(axis=-1))
 """
 
 
@@ -91,6 +95,7 @@ class Codegen:
         )
         head = ["def _f(_v, _sizes):"]
         head += [f"    {layout.dims_code(s)} = _sizes[{s.name!r}]" for s in [m, *self.net.dims]]
+        head += [f"    {layout.dims_code(c)} = {v!r}" for c, v in self.net.constants.items()]
         head += [f"    {q.name} = _v[{q.name!r}]" for q in self.net.inputs + self.net.params]
         if residual_inputs:
             given = {r.q for e in outputs.values() for r in leaves(e, Residual)}

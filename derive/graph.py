@@ -53,6 +53,7 @@ class Network:
         self.title = title or name
         self.source = source
         self.dims: dict[sp.Symbol, int] = {}
+        self.constants: dict[sp.Symbol, float] = {}
         self.settings: dict[str, object] = {}
         self.quantities: dict[str, Quantity] = {}
         self.loss_q: Quantity | None = None
@@ -70,6 +71,15 @@ class Network:
         """A symbolic dimension with a small concrete default (used by the proofs)."""
         sym = sp.Symbol(name, positive=True, integer=True)
         self.dims[sym] = int(default)
+        return sym
+
+    def constant(self, name: str, value: float) -> sp.Symbol:
+        """A fixed positive number written by its symbol (epsilon of batch normalisation): the
+        proofs keep it symbolic, the compiled code uses its value."""
+        if not value > 0:
+            raise DeriveError(f"constant {name} must be positive, got {value}")
+        sym = sp.Symbol(name, positive=True)
+        self.constants[sym] = float(value)
         return sym
 
     def input(self, name: str, size=1, latex: str | None = None, *, onehot: bool = False,

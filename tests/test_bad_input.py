@@ -79,7 +79,7 @@ def test_syntax_error_names_the_line(cli, tmp_path):
 @pytest.mark.parametrize(
     "name, text",
     [
-        ("unknown_op.py", "derive.softplus("),
+        ("unknown_op.py", "derive.mish("),
         ("unknown_import.py", "import Network"),
     ],
 )
@@ -88,7 +88,7 @@ def test_unknown_op_is_named(cli, tmp_path, name, text):
     path = DATA / name
     result = cli("report", path, "--out", out)
     message = check_one_line_error(result, out, f"{name}:{line_of(path, text)}:")
-    assert "derive has no operation 'softplus'" in message
+    assert "derive has no operation 'mish'" in message
     assert "softmax" in message  # the ops it has
 
 

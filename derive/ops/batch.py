@@ -34,7 +34,7 @@ class BatchSum(Op):
             a, b = e.factors
             if layout.kind(a) == "col" and layout.kind(b) == "row":
                 return f"({code(a)}.T @ {code(b)})"
-        if isinstance(e, MatMul) and len(e.factors) == 2:
+        if isinstance(e, MatMul) and len(e.factors) == 2 and not e.factors[0].is_scalar:
             a, b = e.factors
             return layout.einsum_product(code(a), a, code(b), b, keep_batch=False)
         return f"{code(e)}.sum(axis=0)"

@@ -99,17 +99,16 @@ def _textbook(fn: ScalarFn) -> tuple[sp.Expr, ScalarFn] | None:
 
 
 def _in_terms_of(d: sp.Expr, named: ScalarFn) -> sp.Expr | None:
-    """d(s) rewritten as a polynomial in s and u = named(s), or None."""
+    """d(s) rewritten as a rational function of s and u = named(s), or None."""
     if named.name == "sigmoid":  # e^-s = (1 - u)/u
         rewritten = d.subs(sp.exp(-S), (1 - U) / U).subs(sp.exp(S), U / (1 - U))
-    elif named.name == "tanh":
-        rewritten = d.subs(sp.tanh(S), U)
-    else:
-        return None
+    else:  # tanh' = 1 - tanh^2, sqrt' = 1 / (2 sqrt)
+        rewritten = d.subs(named.expr, U)
     if rewritten.has(sp.exp, sp.tanh) or not rewritten.has(U):
         return None
     g = sp.factor(sp.cancel(rewritten))
-    if not g.is_polynomial(U, S):
+    if not g.is_rational_function(U, S) or any(p.is_Pow and not p.exp.is_Integer
+                                               for p in sp.preorder_traversal(g)):  # fmt: skip
         return None
     expanded, tidy = sp.expand(g), _tidy(g)
     g = expanded if sp.count_ops(expanded) < sp.count_ops(tidy) else tidy

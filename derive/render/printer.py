@@ -13,7 +13,7 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from derive.expr import SCALAR_ONE, Expr, Leaf, Residual
+from derive.expr import SCALAR_ONE, Expr, Leaf, Ones, Residual
 from derive.ops.algebra import Add, MatMul, Scale
 from derive.ops.batch import BatchSum
 from derive.ops.elementwise import Hadamard, S
@@ -141,7 +141,9 @@ class DerivePrinter(LatexPrinter):
     def _print_Transpose(self, e):
         inner = e.e
         s = self._print(inner)
-        if isinstance(inner, Leaf) and not (inner.batched and self.index):
+        if isinstance(inner, Ones) or (
+            isinstance(inner, Leaf) and not (inner.batched and self.index)
+        ):
             return with_superscript(s, "T")
         return self.wrap(s) + "^{T}"
 

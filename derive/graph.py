@@ -58,6 +58,7 @@ class Network:
         self.quantities: dict[str, Quantity] = {}
         self.loss_q: Quantity | None = None
         self.notes: dict[str, str] = {}
+        self.running_averages: dict[str, float] = {}  # batch statistics -> momentum rho
 
     # --- declarations --------------------------------------------------------------------
     def setting(self, name: str, default):

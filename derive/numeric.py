@@ -55,11 +55,13 @@ def prove_numeric(derivation: Derivation, sizes: dict, points: int = 3, seed: in
         given.update({f"_r_{k}": v for k, v in truth.items()})
         got_expanded = expanded(values, names)
         got_compact = compact(given, names)
+        # differencing noise is relative to the loss: about 1e-12 |L| per entry here
+        floor = 1e-5 * (1 + abs(float(forward(values, names)["loss"])))
         for g in items:
             want = truth[g.q.name]
             for got in (got_expanded[g.q.name], got_compact[g.q.name]):
                 got = np.broadcast_to(np.asarray(got, dtype=float), want.shape)
-                errors[g.q.name] = max(errors[g.q.name], relative_error(got, want))
+                errors[g.q.name] = max(errors[g.q.name], relative_error(got, want, floor))
     return errors
 
 

@@ -155,9 +155,11 @@ def _matches(base: Expander, g: Gradient, truth: dict) -> bool:
     return True
 
 
-def relative_error(derived: np.ndarray, numeric: np.ndarray) -> float:
-    """max |derived - numeric| / max |numeric|: the error relative to the gradient's scale."""
+def relative_error(derived: np.ndarray, numeric: np.ndarray, floor: float = 1e-8) -> float:
+    """max |derived - numeric| / max |numeric|: the error relative to the gradient's scale.
+    ``floor`` bounds the scale from below: a gradient that is zero (the bias before a batch
+    normalisation) is compared with the differencing noise, not divided by it."""
     if not (np.all(np.isfinite(derived)) and np.all(np.isfinite(numeric))):
         return float("inf")
-    scale = max(float(np.max(np.abs(numeric))), 1e-8)
+    scale = max(float(np.max(np.abs(numeric))), floor)
     return float(np.max(np.abs(derived - numeric))) / scale

@@ -71,7 +71,8 @@ class Scale(Op):
 
 
 def scale(c, e: Expr) -> Expr:
-    c = sp.sympify(c)
+    # 0.5 x is 1/2 x: exact, so that the proofs' exact arithmetic stays exact
+    c = sp.nsimplify(c, rational=True) if isinstance(c, (float, sp.Float)) else sp.sympify(c)
     if c == 1:
         return e
     if c == 0 or isinstance(e, Zero):

@@ -263,37 +263,68 @@ def verify(file: NetworkFile, settings: Settings = None) -> None:
 def grad(
     file: NetworkFile,
     values: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--values",
             help="An .npz file with every input and parameter by name: "
-            "samples along the first axis, weights (out x in), biases 1-D.",
+            "samples along the first axis, weights (out x in), biases 1-D. "
+            "Default: the example values the network file ships (net.example_values).",
             show_default=False,
         ),
-    ],
+    ] = None,
     out: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--out",
             "-o",
             help="The .npz file to write: the loss under its own name "
-            "and grad_<param> for every parameter.",
+            "and grad_<param> for every parameter. Without it, they are printed.",
             show_default=False,
         ),
-    ],
+    ] = None,
     settings: Settings = None,
 ) -> None:
-    """Evaluate the loss and every parameter gradient at the given values."""
+    """Evaluate the loss and every parameter gradient at the given values (or the example
+    values of the network file), and print them or write them to an .npz file."""
     with user_errors():
         net = load(file, settings)
-        arrays = read_values(values)
+        if values is not None:
+            arrays, where, label = read_values(values), str(values), f"the values of {values}"
+        elif net.examples:
+            arrays, where = net.examples, f"{file} (example values)"
+            label = f"the example values of {file}"
+        else:
+            raise DeriveError(
+                f"{file}: no --values given, and the network ships no example values "
+                "(net.example_values({...}) in the file)"
+            )
         compiled = net.compile()
         try:
             result = compiled.loss_and_grads(arrays)
         except DeriveError as err:  # name the file rather than "values"
-            raise DeriveError(f"{values}: {str(err).removeprefix('values: ')}") from None
-        write_npz_atomically(out, result)
-    typer.echo(str(out))
+            raise DeriveError(f"{where}: {str(err).removeprefix('values: ')}") from None
+        if out is not None:
+            write_npz_atomically(out, result)
+    if out is not None:
+        typer.echo(str(out))
+    else:
+        print_results(net, result, label, arrays)
+
+
+def print_results(net, result: dict, label: str, arrays: dict) -> None:
+    """The loss and every gradient, labelled as the verify table labels them (dL/dW)."""
+    import numpy as np
+
+    loss = net.loss_quantity.name
+    m = next((len(arrays[q.name]) for q in net.inputs if q.batched), None)
+    typer.echo(f"{net.name} at {label}" + (f", m = {m}" if m is not None else ""))
+    typer.echo(f"{loss} = {float(result[loss]):.6g}")
+    with np.printoptions(precision=6, floatmode="maxprec", suppress=False, linewidth=100):
+        for q in net.params:
+            array = result[f"grad_{q.name}"]
+            shape = " x ".join(str(n) for n in array.shape)
+            text = np.array2string(array, prefix="  ")
+            typer.echo(f"{check_label(q.name, loss)} ({shape}):\n  {text}")
 
 
 def main() -> None:

@@ -58,6 +58,7 @@ class Network:
         self.quantities: dict[str, Quantity] = {}
         self.loss_q: Quantity | None = None
         self.notes: dict[str, str] = {}
+        self.examples: dict = {}  # name -> array, in the layout of `derive grad` (example_values)
         self.running_averages: dict[str, float] = {}  # batch statistics -> momentum rho
 
     # --- declarations --------------------------------------------------------------------
@@ -137,6 +138,45 @@ class Network:
         self.loss_q = leaf.q
         return leaf
 
+    def example_values(self, values: dict) -> None:
+        """Numbers that ship with the network: every input and parameter by name, in the layout
+        of ``derive grad`` (samples first, weights (out x in), biases 1-D), fitting the declared
+        sizes; ``derive grad FILE`` without ``--values`` evaluates at them."""
+        import numpy as np
+
+        from derive.compile import external_dims
+
+        sizes = dict(self.dims)
+        declared = self.inputs + self.params
+        unknown = [k for k in values if k not in {q.name for q in declared}]
+        if unknown:
+            known = ", ".join(q.name for q in declared)
+            raise DeriveError(f"example values: {unknown[0]} is no input or parameter ({known})")
+        out, m_from = {}, ""
+        for q in declared:
+            if q.name not in values:
+                raise DeriveError(f"example values: no value for {q.kind} {q.name}")
+            try:
+                array = np.asarray(values[q.name], dtype=float)
+            except (TypeError, ValueError):
+                raise DeriveError(f"example values: {q.name} is not an array of numbers") from None
+            dims = external_dims(q)
+            if q.batched and array.ndim >= 1 and dims[0] not in sizes:
+                sizes[dims[0]] = array.shape[0]  # m, from the first per-sample input
+                m_from = f" (m = {array.shape[0]} from {q.name})"
+            want = tuple(_size(s, sizes) for s in dims)
+            got = array.shape
+            if len(got) == len(want) - 1 and want[-1] == 1:
+                got = (*got, 1)  # a per-sample scalar given as (m,)
+            if got != want:
+                declared_as = "(" + ", ".join(str(s) for s in dims) + ")"
+                raise DeriveError(
+                    f"example value {q.name} has shape {tuple(array.shape)}, but {q.kind} "
+                    f"{q.name} is {declared_as} = {want}{m_from if q.batched else ''}"
+                )
+            out[q.name] = array.reshape(want) if array.shape != want else array
+        self.examples = out
+
     def _add(self, name, shape, kind, batched, latex, **kw) -> Leaf:
         if not name.isidentifier() or keyword.iskeyword(name):
             raise DeriveError(f"quantity name {name!r} must be a Python identifier")
@@ -144,7 +184,7 @@ class Network:
             raise DeriveError(f"{name} is declared twice")
         shape = tuple(sp.sympify(s) for s in shape)
         for s in shape:
-            if not (s.is_Integer or s in self.dims):
+            if not (s.is_Integer or (s.free_symbols and s.free_symbols <= set(self.dims))):
                 raise DeriveError(f"{name}: dimension {s} is neither a number nor a declared dim")
         definition = kw.get("definition")
         if definition is not None:
@@ -215,6 +255,12 @@ def _convert(name: str, text, default):
         return type(default)(text)
     except ValueError:
         raise DeriveError(f"--set {name}={text}: expected a {type(default).__name__}") from None
+
+
+def _size(dim, sizes: dict):
+    """A dimension at the given sizes: an int, or the symbol itself when it has no size."""
+    n = sp.sympify(dim).subs(sizes)
+    return int(n) if n.is_Integer else n
 
 
 def _caller_line() -> int | None:

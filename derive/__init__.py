@@ -5,6 +5,7 @@ from derive.errors import DeriveError, ShapeError
 from derive.expr import m
 from derive.graph import Network, load
 from derive.layers import batch_norm, batch_variance, normalise
+from derive.ops.structure import concat
 from derive.ops.algebra import transpose
 from derive.ops.batch import batch_sum, mean
 from derive.ops.elementwise import (
@@ -52,7 +53,7 @@ def dropout(x, mask):
 
 __all__ = [
     "DeriveError", "ShapeError", "Network", "load", "m", "transpose", "batch_sum", "mean",
-    "batch_norm", "batch_variance", "normalise",
+    "batch_norm", "batch_variance", "normalise", "concat",
     "absolute", "cos", "elementwise", "elu", "exp", "hadamard", "identity", "leaky_relu", "log",
     "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "tanh",
     "cross_entropy", "softmax", "sq_norm", "squared_error", "dropout", "cosine_loss",

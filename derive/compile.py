@@ -27,6 +27,13 @@ def _softmax(z):
     e = numpy.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
+def _concat(parts):
+    # a zero block is given by its width; shared (1-D) parts are repeated for every sample
+    lead = next((p.shape[:-1] for p in parts if not isinstance(p, int) and p.ndim == 2), ())
+    return numpy.concatenate([numpy.zeros(lead + (p,)) if isinstance(p, int)
+                              else numpy.broadcast_to(p, lead + p.shape[-1:]) for p in parts],
+                             axis=-1)
+
 def _logsumexp(z):
     top = z.max(axis=-1)
     return top + numpy.log(numpy.exp(z - top[..., None]).sum(axis=-1))

@@ -19,7 +19,7 @@ outside a batch sum.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import sympy as sp
@@ -41,11 +41,58 @@ def shape_str(shape: Shape) -> str:
     return f"{r} x {c}"
 
 
+class _Once:
+    """A property of an immutable expression, computed on first use and kept in the instance
+    (a deep tree would otherwise recompute its shape from every leaf at every level)."""
+
+    def __init__(self, fget):
+        self.fget = fget
+        self.name = fget.__name__
+        self.__doc__ = fget.__doc__
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = self.fget(obj)
+        obj.__dict__[self.name] = value  # found before this (non-data) descriptor from now on
+        return value
+
+
+def _hash_once(self) -> int:
+    """The dataclass hash (of the compared fields), computed once: hashing a deep tree is
+    otherwise a walk of the whole tree at every dict or set lookup."""
+    try:
+        return self.__dict__["_hash"]
+    except KeyError:
+        pass
+    names = _HASHED.get(type(self))
+    if names is None:
+        names = _HASHED[type(self)] = tuple(
+            f.name for f in fields(self) if (f.compare if f.hash is None else f.hash)
+        )
+    value = hash(tuple(getattr(self, n) for n in names))
+    self.__dict__["_hash"] = value
+    return value
+
+
+_HASHED: dict[type, tuple[str, ...]] = {}
+
+
 class Expr:
     """Base class of every matrix expression. Subclasses are frozen dataclasses."""
 
     shape: Shape
     batched: bool
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # shapes, batching and hashes of immutable trees are computed once per instance
+        for name in ("shape", "batched", "children"):
+            prop = cls.__dict__.get(name)
+            if isinstance(prop, property) and prop.fset is None:
+                setattr(cls, name, _Once(prop.fget))
+        if "__hash__" not in cls.__dict__ and "__eq__" not in cls.__dict__:
+            cls.__hash__ = _hash_once  # kept by @dataclass(frozen=True) as an explicit hash
 
     # --- tree protocol -------------------------------------------------------------------
     @property

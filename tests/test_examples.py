@@ -83,3 +83,23 @@ def test_losses_reproduce_seed_002(loss):
     want = seed_gradient(loss, yhat, y)
     got = np.asarray(out["g"]).reshape(want.shape)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_concatenation_with_fan_out_is_proved():
+    """A skip connection: x feeds a hidden layer and, stacked under it, the output layer."""
+    net = derive.Network("skip")
+    d, h = net.dim("d", 2), net.dim("h", 3)
+    x = net.input("x", d)
+    t = net.input("t", 1)
+    W1, b = net.param("W1", (h, d)), net.param("b", 1, "b")
+    W2 = net.param("W2", (1, h + d))
+    hid = net.node("hid", derive.tanh(W1 * x), r"\mathbf{h}")
+    both = net.node("c", derive.concat(hid, x), r"\mathbf{c}")
+    out = net.node("o", W2 * both + b, "o")
+    net.loss("L", derive.mean(derive.squared_error(out, t)))
+    result = verify(net.derive())
+    assert result.ok and all(c.symbolic for c in result.checks)
+    from derive.render.printer import DerivePrinter
+
+    text = DerivePrinter("L", "i").doprint(net.derive()["hid"].compact)
+    assert r"\right]_{1:h}" in text  # the residual of h is the top block of the residual of c

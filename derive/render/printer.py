@@ -152,6 +152,13 @@ class DerivePrinter(LatexPrinter):
         arg = self._print(e.e)
         if e.fn.latex:
             return e.fn.latex + self.wrap(arg)
+        # (v + eps 1)^{3/2}: a sum raised to a power needs its brackets; under a root it does not
+        powered = any(
+            p.is_Pow and p.base == S and abs(p.exp) != sp.Rational(1, 2)
+            for p in sp.preorder_traversal(e.fn.expr)
+        )
+        if powered and isinstance(e.e, (Add, Scale, MatMul)):
+            arg = self.wrap(arg)
         scalar = e.fn.expr.subs(S, LatexAtom(arg))
         s = self._print(scalar)
         # 1 - tanh^2(z) is one factor: a o (1 - tanh^2 z), not a o 1 - tanh^2 z

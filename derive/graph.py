@@ -219,6 +219,10 @@ class Network:
             raise DeriveError(f"network {self.name} declares no loss (use net.loss(...))")
         return self.loss_q
 
+    def parameter_count(self) -> sp.Expr:
+        """The number of scalar parameters, symbolic in the dims: the sum of rows x cols."""
+        return sp.Add(*(r * c for r, c in (q.shape for q in self.params)))
+
     def consumers(self, q: Quantity) -> list[Quantity]:
         return [n for n in self.nodes if any(leaf.q == q for leaf in leaves(n.definition))]
 

@@ -82,6 +82,16 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A paragraph the network file adds to its report (``net.notes[title] = text``)."""
+
+    title_tex: str
+    title_md: str
+    text_tex: str
+    text_md: str
+
+
+@dataclass(frozen=True)
 class Report:
     name: str
     name_tex: str
@@ -102,6 +112,9 @@ class Report:
     gradients: tuple[Group, ...]
     notation: tuple[str, ...]  # the symbols the formulas use, explained
     proof: Proof | None
+    param_count: str = ""  # inline math: the number of scalar parameters, symbolic in the dims
+    param_count_at: str = ""  # text: that number at the dims' sizes, "" when it is a number
+    notes: tuple[Note, ...] = ()
 
 
 # --- displays -----------------------------------------------------------------------------
@@ -250,6 +263,38 @@ def layers(net, skip: set[Quantity]) -> tuple[Layer, ...]:
     return tuple(Layer(layer_tex(n), display([forward(net, q) for q in qs])) for n, qs in groups)
 
 
+def parameter_count(net) -> tuple[str, str]:
+    """n_theta as the course writes it, a weight matrix and the biases after it grouped by their
+    rows (h (d + 1) + c (h + 1)), and its value at the dims' sizes ("" when it is a number)."""
+    groups: list[tuple[sp.Expr, list[sp.Expr]]] = []
+    for q in net.params:
+        r, c = q.shape
+        if groups and groups[-1][0] == r and c == 1:  # a bias joins the weights before it
+            groups[-1][1].append(c)
+        else:
+            groups.append((r, [c]))
+    total = net.parameter_count()
+    if not total.free_symbols:
+        return sp.latex(total), ""
+    terms = []
+    for r, cols in groups:
+        inner = sp.Add(*cols)
+        if r == 1 or len(cols) == 1:
+            terms.append(sp.latex(r * inner))
+        else:
+            terms.append(f"{sp.latex(r)} ({sp.latex(inner)})")
+    used = [f"${sp.latex(s)} = {n}$" for s, n in net.dims.items() if s in total.free_symbols]
+    return " + ".join(terms), f"${sp.latex(total.subs(net.dims))}$ at {and_list(used)}"
+
+
+def notes(net) -> tuple[Note, ...]:
+    out = []
+    for title, text in net.notes.items():
+        title = title[:1].upper() + title[1:]
+        out.append(Note(tex_text(title), md_text(title), tex_text(text), md_text(text)))
+    return tuple(out)
+
+
 # --- residuals and gradients --------------------------------------------------------------
 def _with_index(q: Quantity, index: str | None) -> str:
     return with_index(q, index)
@@ -380,6 +425,7 @@ def build(derivation, verification=None) -> Report:
     texts = all_text(*(s.chain for grp in residuals + gradients for s in grp.steps))
     texts += all_text(*(s.local for grp in residuals for s in grp.steps))
     texts += all_text(*(ly.display for ly in layer_list), loss_display)
+    count, count_at = parameter_count(net)
     return Report(
         name=net.name,
         name_tex=tex_text(net.name),
@@ -400,4 +446,7 @@ def build(derivation, verification=None) -> Report:
         gradients=gradients,
         notation=notation(texts),
         proof=proof(verification, net) if verification is not None else None,
+        param_count=count,
+        param_count_at=count_at,
+        notes=notes(net),
     )

@@ -60,6 +60,11 @@ class Derivation:
 
         return derivation_markdown(self)
 
+    def _repr_latex_(self) -> str:
+        from derive.render.report import derivation_latex
+
+        return derivation_latex(self)
+
 
 def contribution(expr: Expr, q: Quantity, g: Expr) -> Expr | None:
     """The share of dL/dq that flows through ``expr`` whose residual is ``g``."""

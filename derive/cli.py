@@ -218,18 +218,30 @@ def report(
             "only; md: .tex and Markdown with $$ math.",
         ),
     ] = Format.pdf,
+    notation: Annotated[
+        str,
+        typer.Option(
+            "--notation",
+            "-n",
+            metavar="residual|jacobian",
+            help="residual: per-sample column residuals, as in the homework; jacobian: row-vector "
+            "gradients and local Jacobians, g <- g dw/dv, as in the lectures.",
+        ),
+    ] = "residual",
     settings: Settings = None,
 ) -> None:
     """Derive every residual and gradient, prove them, and write the report."""
     with user_errors():
+        from derive.render.report import check_notation, write_report
+
+        check_notation(notation)  # before the proofs, which take a while
         net = load(file, settings)
         derivation = net.derive()
-        from derive.render.report import write_report
         from derive.verify import verify
 
         verification = verify(derivation)
         out_dir = out if out is not None else Path("reports") / net.name
-        paths = write_report(derivation, verification, out_dir, FORMATS[format])
+        paths = write_report(derivation, verification, out_dir, FORMATS[format], notation)
     for path in paths:
         typer.echo(str(path))
     if not verification.ok:

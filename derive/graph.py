@@ -152,7 +152,7 @@ class Network:
         if unknown:
             known = ", ".join(q.name for q in declared)
             raise DeriveError(f"example values: {unknown[0]} is no input or parameter ({known})")
-        out, m_from = {}, ""
+        out, m_from, m_origin = {}, "", None
         for q in declared:
             if q.name not in values:
                 raise DeriveError(f"example values: no value for {q.kind} {q.name}")
@@ -161,9 +161,10 @@ class Network:
             except (TypeError, ValueError):
                 raise DeriveError(f"example values: {q.name} is not an array of numbers") from None
             dims = external_dims(q)
-            if q.batched and array.ndim >= 1 and dims[0] not in sizes:
+            fits = array.ndim in (len(dims), len(dims) - (dims[-1] == 1))
+            if q.batched and fits and dims[0] not in sizes:
                 sizes[dims[0]] = array.shape[0]  # m, from the first per-sample input
-                m_from = f" (m = {array.shape[0]} from {q.name})"
+                m_from, m_origin = f" (m = {array.shape[0]} from {q.name})", q.name
             want = tuple(_size(s, sizes) for s in dims)
             got = array.shape
             if len(got) == len(want) - 1 and want[-1] == 1:
@@ -172,7 +173,8 @@ class Network:
                 declared_as = "(" + ", ".join(str(s) for s in dims) + ")"
                 raise DeriveError(
                     f"example value {q.name} has shape {tuple(array.shape)}, but {q.kind} "
-                    f"{q.name} is {declared_as} = {want}{m_from if q.batched else ''}"
+                    f"{q.name} is {declared_as} = {want}"
+                    + (m_from if q.batched and q.name != m_origin else "")
                 )
             out[q.name] = array.reshape(want) if array.shape != want else array
         self.examples = out
@@ -248,6 +250,11 @@ class Network:
         from derive.render.report import network_markdown
 
         return network_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from derive.render.report import network_latex
+
+        return network_latex(self)
 
 
 def _convert(name: str, text, default):

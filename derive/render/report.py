@@ -30,6 +30,9 @@ INSTALL_HINT = (
     "`apt-get install latexmk texlive-latex-base texlive-latex-recommended texlive-pictures`"
 )
 FORMATS = {"tex", "pdf", "md"}
+#: The notations of the course: the homework's residuals (seed 000), the lectures' row-vector
+#: gradients and local Jacobians (seeds 001, 004).
+NOTATIONS = ("residual", "jacobian")
 LATEX_TIMEOUT = 300
 
 
@@ -74,8 +77,20 @@ def render(template: str, **values) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def render_tex(derivation, verification=None) -> str:
-    return render("report.tex.j2", r=context.build(derivation, verification))
+def check_notation(notation: str) -> str:
+    """The notation, or a DeriveError naming the known ones."""
+    if notation not in NOTATIONS:
+        raise DeriveError(f"unknown notation {notation!r}: use {' or '.join(NOTATIONS)}")
+    return notation
+
+
+def render_tex(derivation, verification=None, notation: str = "residual") -> str:
+    r = context.build(derivation, verification)
+    if check_notation(notation) == "jacobian":
+        from derive.render import jacobian
+
+        return render("jacobian.tex.j2", r=r, j=jacobian.build(derivation))
+    return render("report.tex.j2", r=r)
 
 
 def render_md(derivation, verification=None, part: str = "all") -> str:
@@ -95,9 +110,34 @@ def derivation_markdown(derivation) -> str:
     return render_md(derivation, None, part="derivation")
 
 
+def network_latex(net) -> str:
+    """The forward pass and the loss as one $$ aligned $$ block (Jupyter's _repr_latex_)."""
+    from derive.backprop import Derivation
+
+    r = context.build(Derivation(net, (), ()))
+    return _math([layer.display for layer in r.layers] + [r.loss_display])
+
+
+def derivation_latex(derivation) -> str:
+    """Every residual, then every parameter gradient, as one $$ aligned $$ block."""
+    r = context.build(derivation)
+    steps = [s for group in r.residuals + r.gradients for s in group.steps]
+    return _math([s.chain for s in steps])
+
+
+def _math(displays) -> str:
+    rows = [row for d in displays if d is not None for row in d.rows]
+    body = " \\\\\n".join(
+        f"{row.lhs} &{row.body}" + (f" &&{row.note}" if row.note else "") for row in rows
+    )
+    return "$$\n\\begin{aligned}\n" + body + "\n\\end{aligned}\n$$"
+
+
 # --- files --------------------------------------------------------------------------------
-def write_report(derivation, verification, out_dir: Path, formats: set[str]) -> list[Path]:
+def write_report(derivation, verification, out_dir: Path, formats: set[str],
+                 notation: str = "residual") -> list[Path]:  # fmt: skip
     """Write <name>.tex (always), and <name>.md and <name>.pdf when asked; return the paths.
+    ``notation`` is "residual" (the homework's) or "jacobian" (the lectures').
 
     Without latexmk the PDF is skipped with one line on stderr. A LaTeX error raises DeriveError
     naming the first error, and leaves the output folder untouched."""
@@ -105,12 +145,14 @@ def write_report(derivation, verification, out_dir: Path, formats: set[str]) -> 
     if unknown:
         names = ", ".join(sorted(unknown))
         raise DeriveError(f"unknown report format(s) {names}: use tex, pdf, md")
+    if check_notation(notation) != "residual" and "md" in formats:
+        raise DeriveError("the Markdown report is in the residual notation only: use pdf or tex")
     out_dir = Path(out_dir)
     name = derivation.network.name
     with tempfile.TemporaryDirectory(prefix="derive-report-") as tmp:
         stage = Path(tmp)
         made = [stage / f"{name}.tex"]
-        made[0].write_text(render_tex(derivation, verification), encoding="utf-8")
+        made[0].write_text(render_tex(derivation, verification, notation), encoding="utf-8")
         if "md" in formats:
             made.append(stage / f"{name}.md")
             made[-1].write_text(render_md(derivation, verification), encoding="utf-8")

@@ -114,7 +114,12 @@ class Codegen:
             self.assign(n.name, n.definition, key=n.name)
             self.names[Leaf(n)] = n.name
         for q, e in residuals:
-            self.assign(residual_var(q), e)
+            if q.batched and not e.batched and q.kind == "node":
+                # the same for every sample (1/m for a per-sample loss term): one per sample
+                src = f"{self.code(e)} + numpy.zeros_like({q.name})"
+                self.lines.append(f"    {residual_var(q)} = {src}")
+            else:
+                self.assign(residual_var(q), e)
         result = ", ".join(f"{k!r}: {self.code(e)}" for k, e in outputs.items())
         source = "\n".join(head + self.lines + [f"    return {{{result}}}"])
         namespace: dict = {"numpy": np}

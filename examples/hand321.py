@@ -33,6 +33,12 @@ z_o = net.node("z_o", W2 * h + b2, "z_{o}", layer="output")
 o = net.node("o", sigmoid(z_o), "o", layer="output")
 E = net.loss("E", mean(squared_error(o, t)))
 
+net.notes["the homework's numbers"] = (
+    r"The homework's values ship with this network, and the command "
+    r"derive grad hand321.py evaluates $E$ and every gradient at them "
+    r"($E = 1.7336$ for its one sample). The homework writes $W_{1}$ as $3 \times 2$, column $j$ "
+    r"feeding hidden unit $j$; here $W_{1}$ is (out $\times$ in), $2 \times 3$, its transpose."
+)
 net.example_values(
     {
         "x": [[0.18, 2.42, 1.34]],  # one sample (m = 1)
@@ -40,7 +46,7 @@ net.example_values(
         "W1": [
             [-0.10, 0.19, 0.49],  # row j: the weights into hidden unit j
             [-0.15, -0.07, -0.48],
-        ],  # fmt: skip
+        ],
         "b1": [-0.36, -0.04],
         "W2": [[-0.25, 0.68]],
         "b2": [0.26],

@@ -108,6 +108,16 @@ def test_grad_prints_at_the_shipped_values(cli):
     assert "dE/dW1 (2 x 3):" in lines and "dE/db2 (1):" in lines
 
 
+def test_the_readme_shows_what_grad_prints(cli, monkeypatch):
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    (block,) = re.findall(r"```console\n\$ (derive grad .*?)```", readme, flags=re.DOTALL)
+    command, printed = block.split("\n", 1)
+    monkeypatch.chdir(EXAMPLES.parent)
+    result = cli(*command.split()[1:])
+    assert result.exit_code == 0
+    assert result.stdout == printed
+
+
 def test_grad_writes_the_shipped_values_result(cli, tmp_path):
     out = tmp_path / "grads.npz"
     result = cli("grad", HAND321, "--out", out)

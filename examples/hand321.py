@@ -34,8 +34,8 @@ o = net.node("o", sigmoid(z_o), "o", layer="output")
 E = net.loss("E", mean(squared_error(o, t)))
 
 net.notes["the homework's numbers"] = (
-    r"The homework's values ship with this network, and the command "
-    r"derive grad hand321.py evaluates $E$ and every gradient at them "
+    r"The homework's values ship with this network, and `derive grad hand321.py` "
+    r"evaluates $E$ and every gradient at them "
     r"($E = 1.7336$ for its one sample). The homework writes $W_{1}$ as $3 \times 2$, column $j$ "
     r"feeding hidden unit $j$; here $W_{1}$ is (out $\times$ in), $2 \times 3$, its transpose."
 )

@@ -294,3 +294,16 @@ def test_mlp2_gradients_against_numpy_by_hand():
     assert set(got) == set(want)
     for key in want:
         np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-15)
+
+
+def test_a_note_with_code_and_math(hand321):
+    (note,) = context.build(hand321.derive()).notes
+    assert note.title_tex == note.title_md == "The homework's numbers"
+    assert r"\texttt{derive grad hand321.py} evaluates $E$" in note.text_tex
+    assert "`derive grad hand321.py` evaluates $E$" in note.text_md
+    net = derive.Network("n")
+    x = net.input("x", 2)
+    net.loss("L", derive.mean(derive.sq_norm(x)))
+    net.notes["a_b & c"] = "50% of `my_net.py`, $x_1$"
+    (note,) = context.build(net.derive()).notes
+    assert (note.title_tex, note.text_tex) == (r"A\_b \& c", r"50\% of \texttt{my\_net.py}, $x_1$")

@@ -288,10 +288,16 @@ def parameter_count(net) -> tuple[str, str]:
 
 
 def notes(net) -> tuple[Note, ...]:
+    """Text with $...$ math and `code` (a command, a file name) as in Markdown."""
     out = []
     for title, text in net.notes.items():
         title = title[:1].upper() + title[1:]
-        out.append(Note(tex_text(title), md_text(title), tex_text(text), md_text(text)))
+        parts = text.split("`")
+        tex = "".join(
+            tex_text(part) if k % 2 == 0 else r"\texttt{" + tex_text(part.replace("$", "")) + "}"
+            for k, part in enumerate(parts)
+        )
+        out.append(Note(tex_text(title), md_text(title), tex, md_text(text)))
     return tuple(out)
 
 

@@ -223,9 +223,10 @@ def report(
         typer.Option(
             "--notation",
             "-n",
-            metavar="residual|jacobian",
+            metavar="residual|jacobian|batch",
             help="residual: per-sample column residuals, as in the homework; jacobian: row-vector "
-            "gradients and local Jacobians, g <- g dw/dv, as in the lectures.",
+            "gradients and local Jacobians, g <- g dw/dv, as in the lectures; batch: jacobian, "
+            "plus the batch at once (G^T X^T).",
         ),
     ] = "residual",
     settings: Settings = None,

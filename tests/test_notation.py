@@ -1,9 +1,9 @@
 """The two notations of the course: the homework's residuals and the lectures' Jacobians.
 
-Golden .tex of both for the linear classifier of lecture 3 (regenerate after an intended change
-with ``DERIVE_UPDATE_GOLDEN=1 pytest tests/test_notation.py`` and read the diff), the printed
-Jacobian-notation gradients against the lecture's formulas and against NumPy, the PDF, the
-command line, and the notebook reprs.
+Golden .tex of the residual, Jacobian and batch-matrix forms of the linear classifier of lecture 3
+(regenerate after an intended change with ``DERIVE_UPDATE_GOLDEN=1 pytest tests/test_notation.py``
+and read the diff), the printed Jacobian-notation gradients against the lecture's formulas and
+against NumPy, the PDF, the command line, and the notebook reprs.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def mask_errors(tex: str) -> str:
     return re.sub(r"\\relerr\{[^}]*\}\{[^}]*\}", r"\\relerr{?}{?}", tex)
 
 
-@pytest.mark.parametrize("notation", ["residual", "jacobian"])
+@pytest.mark.parametrize("notation", ["residual", "jacobian", "batch"])
 def test_golden_tex(linear, notation):
     derivation, verification = linear
     tex = render_tex(derivation, verification, notation)
@@ -97,7 +97,7 @@ def test_printed_jacobian_gradient_matches_a_hand_computation():
               "b": rng.normal(size=C)}  # fmt: skip
     got = net.compile().loss_and_grads(values)
     W, lam = values["W"], float(values["lam"])
-    dW, db = 2 * lam * W, np.zeros(C)
+    dW, db, rows = 2 * lam * W, np.zeros(C), []
     for x, y in zip(values["x"], values["y"]):
         s = W @ x + values["b"]
         p = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
@@ -105,9 +105,27 @@ def test_printed_jacobian_gradient_matches_a_hand_computation():
         g = g @ (-y[None, :] / (y @ p))  # g <- g dl/dp
         g = g @ (np.diag(p) - np.outer(p, p))  # g <- g dp/ds
         db += g[0]  # dJ/db = sum_i g^i
+        rows.append(g[0])
         dW += g.T @ x[None, :]  # dJ/dW = sum_i g^T x^T + 2 lambda W
     np.testing.assert_allclose(got["grad_W"], dW, rtol=1e-10)
     np.testing.assert_allclose(got["grad_b"], db, rtol=1e-10)
+    # the batch form: G has the g^i as rows, X the x^i as columns
+    np.testing.assert_allclose(np.array(rows).T @ values["x"] + 2 * lam * W, dW, rtol=1e-10)
+    np.testing.assert_allclose(np.ones(m) @ np.array(rows), db, rtol=1e-10)
+
+
+def test_batch_form_is_the_matrix_of_the_sums():
+    """--notation batch: dJ/dW = G^T X^T + 2 lambda W and dJ/db = 1^T G for the linear
+    classifier; G <- G W_l and G <- G o Ind(S_l > 0)^T for the k-layer network."""
+    tex = render_tex(derive.load(LINEAR).derive(), None, "batch")
+    assert r"\subsection*{The whole batch at once}" in tex
+    assert r"\frac{\partial J}{\partial W} &= G^{T} X^{T} + 2 \lambda W" in tex
+    assert r"\frac{\partial J}{\partial \mathbf{b}} &= \mathbf{1}^{T} G" in tex
+    assert "whole batch" not in render_tex(derive.load(LINEAR).derive(), None, "jacobian")
+    deep = render_tex(derive.load(KLAYER).derive(), None, "batch")
+    assert r"G &\leftarrow G W_{3}" in deep
+    assert r"G &\leftarrow G \circ \operatorname{Ind}\left(S_{2} > 0\right)^{T}" in deep
+    assert r"&= G^{T} {X^{(1)}}^{T} + 2 \lambda W_{2}" in deep
 
 
 def test_klayer_propagates_g_through_every_layer():
@@ -178,7 +196,7 @@ def test_cli_unknown_notation_is_one_line_and_exit_2(cli, tmp_path):
     result = cli("report", LINEAR, "--out", tmp_path, "--format", "tex", "--notation", "rows")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        "derive: error: unknown notation 'rows': use residual or jacobian"
+        "derive: error: unknown notation 'rows': use residual, jacobian or batch"
     ]
     assert not (tmp_path / "linear_softmax.tex").exists()
 

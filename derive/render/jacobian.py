@@ -20,7 +20,7 @@ from sympy.printing.latex import LatexPrinter
 from derive.expr import SCALAR_ONE, Expr, Identity, Leaf, Quantity, Residual, leaves, substitute
 from derive.ops.algebra import Add, MatMul, Scale, add, matmul, transpose
 from derive.ops.batch import BatchSum, batch_sum
-from derive.render import breaking
+from derive.render import batchform, breaking
 from derive.render.context import (
     Display,
     Row,
@@ -59,6 +59,7 @@ class Backward:
     groups: tuple[JGroup, ...]
     summary: Display | None  # the lecture's "aggregated backward pass": updates and results
     notation: tuple[str, ...]  # the symbols the formulas use, explained
+    batch: Display | None = None  # the same for the whole batch at once (notation "batch")
 
 
 def marked(expr: Expr, index: str | None = None, loss: str = "J") -> str:
@@ -191,6 +192,15 @@ def per_sample_first(e: Expr) -> Expr:
     return Add(tuple(sorted(e.terms, key=lambda t: not any(x.batched for x in leaves(t)))))
 
 
+def param_result(g, current, known) -> Expr:
+    """The compact gradient with dJ/dw written as the row gradient (g^T for the running one),
+    the per-sample terms first; for a vector parameter its row form."""
+    subst = rows_of(g.compact, current, known)
+    terms = sorted(g.terms, key=lambda t: not t.summed)
+    result = add(*(substitute(t.product, subst) for t in terms))
+    return result if g.q.shape[1] != 1 else row(result)
+
+
 def param_step(g, net, current, known) -> JStep:
     p, loss = g.q, loss_latex(net)
     matrix = p.shape[1] != 1
@@ -198,8 +208,7 @@ def param_step(g, net, current, known) -> JStep:
     subst = rows_of(g.compact, current, known)
     local, pieces, vec_terms = [], [], []
     # the per-sample terms first: g^T x^T + 2 lambda W, as the lecture writes it
-    terms = sorted(g.terms, key=lambda t: not t.summed)
-    for t in terms:
+    for t in sorted(g.terms, key=lambda t: not t.summed):
         w = t.consumer
         wi = with_index(w, "i" if t.summed else None)
         gw = with_superscript(G, "i") if t.summed else G
@@ -223,8 +232,7 @@ def param_step(g, net, current, known) -> JStep:
             if t.jacobian is not None:
                 local.append((frac(w.latex, p.latex), [marked(t.jacobian)], ""))
             pieces.append(total + gw + " " + frac(wi, p.latex))
-    result = add(*(substitute(t.product, subst) for t in terms))  # the compact form, reordered
-    result = marked(result if matrix else row(result))
+    result = marked(param_result(g, current, known))
     lhs = frac(loss, p.latex)
     expanded = marked(per_sample_first(g.expanded if matrix else row(g.expanded)))
     tail = [expanded] if fits(lhs, expanded) else []
@@ -243,23 +251,33 @@ def param_step(g, net, current, known) -> JStep:
 
 
 # --- the whole backward pass ----------------------------------------------------------------
-def build(derivation) -> Backward:
+def build(derivation, batch: bool = False) -> Backward:
+    """The backward pass; with ``batch``, also its form for the whole batch at once."""
     net = derivation.network
     known = known_values(derivation)
     done: set[Quantity] = {net.loss_q}
     pending = list(reversed(derivation.gradients))  # biases before weights, as in the lecture
     items: list[tuple[str, JStep]] = []
+    batched: list[tuple[Display | None, bool]] = []  # batch-form lines; True: G by its rows
     current = None
 
     def flush(layer: str) -> None:
         for pg in list(pending):
             if all(t.consumer in done for t in pg.terms):
                 items.append((layer, param_step(pg, net, current, known)))
+                if batch:
+                    form = batchform.to_batch(param_result(pg, current, known), current)
+                    lhs = frac(loss_latex(net), pg.q.latex)
+                    shown = batchform.marked(form) if form is not None else None
+                    batched.append((display([(lhs, [shown], "")]) if shown else None, False))
                 pending.remove(pg)
 
     flush("")
     for g in derivation.residuals:
+        before = current
         step, current = node_step(g, net, current, known)
+        if batch:
+            batch_node(g, before, current, batched, net)
         layer = layer_tex(g.q.layer)
         items.append((layer, step))
         done.add(g.q)
@@ -272,7 +290,27 @@ def build(derivation) -> Backward:
             groups.append(JGroup(layer, (s,)))
     briefs = [s.brief for _, s in items if s.brief is not None]
     texts = [r.body for _, s in items for d in (s.local, s.chain) if d for r in d.rows]
-    return Backward(tuple(groups), merge(briefs) if briefs else None, notation(texts))
+    shown = [d for d, _ in batched if d is not None]
+    batch_display = merge(shown) if batch and shown else None
+    summary = merge(briefs) if briefs else None
+    return Backward(tuple(groups), summary, notation(texts), batch_display)
+
+
+def batch_node(g, before, current, batched, net) -> None:
+    """G <- G J where J is the same matrix product for all samples; else G by its rows (a run
+    of such nodes shows only its last)."""
+    if current != g.q:
+        return
+    t = g.terms[0]
+    note = r"\leftarrow " + frac(loss_latex(net), g.q.latex)
+    chain = len(g.terms) == 1 and t.consumer == before and before is not None and t.jacobian
+    upd = batchform.update(t.jacobian, before) if chain else None
+    if upd is not None:
+        batched.append((arrow(display([("G", [batchform.marked(upd)], note)])), False))
+        return
+    if batched and batched[-1][1]:
+        batched.pop()
+    batched.append((display([("G", [batchform.ROWS], note)]), True))
 
 
 _NOTATION = [

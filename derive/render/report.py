@@ -32,7 +32,7 @@ INSTALL_HINT = (
 FORMATS = {"tex", "pdf", "md"}
 #: The notations of the course: the homework's residuals (seed 000), the lectures' row-vector
 #: gradients and local Jacobians (seeds 001, 004).
-NOTATIONS = ("residual", "jacobian")
+NOTATIONS = ("residual", "jacobian", "batch")  # batch: jacobian, plus the batch-matrix form
 LATEX_TIMEOUT = 300
 
 
@@ -80,16 +80,18 @@ def render(template: str, **values) -> str:
 def check_notation(notation: str) -> str:
     """The notation, or a DeriveError naming the known ones."""
     if notation not in NOTATIONS:
-        raise DeriveError(f"unknown notation {notation!r}: use {' or '.join(NOTATIONS)}")
+        known = ", ".join(NOTATIONS[:-1]) + " or " + NOTATIONS[-1]
+        raise DeriveError(f"unknown notation {notation!r}: use {known}")
     return notation
 
 
 def render_tex(derivation, verification=None, notation: str = "residual") -> str:
     r = context.build(derivation, verification)
-    if check_notation(notation) == "jacobian":
+    if check_notation(notation) in ("jacobian", "batch"):
         from derive.render import jacobian
 
-        return render("jacobian.tex.j2", r=r, j=jacobian.build(derivation))
+        j = jacobian.build(derivation, batch=notation == "batch")
+        return render("jacobian.tex.j2", r=r, j=j)
     return render("report.tex.j2", r=r)
 
 
@@ -137,7 +139,8 @@ def _math(displays) -> str:
 def write_report(derivation, verification, out_dir: Path, formats: set[str],
                  notation: str = "residual") -> list[Path]:  # fmt: skip
     """Write <name>.tex (always), and <name>.md and <name>.pdf when asked; return the paths.
-    ``notation`` is "residual" (the homework's) or "jacobian" (the lectures').
+    ``notation`` is "residual" (the homework's), "jacobian" (the lectures'), or "batch" (the
+    lectures', plus the backward pass for the whole batch in matrices).
 
     Without latexmk the PDF is skipped with one line on stderr. A LaTeX error raises DeriveError
     naming the first error, and leaves the output folder untouched."""

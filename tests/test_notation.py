@@ -209,3 +209,18 @@ def test_repr_latex_for_jupyter():
     steps = net.derive()._repr_latex_()
     assert r"\frac{\partial J}{\partial W} &=" in steps and "\\VAR" not in steps
     assert "\x01" not in steps and "\x02" not in steps
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.stem)
+def test_every_example_renders_in_every_notation(path):
+    """Non-chain graphs too (the multi-task network's branches, batch statistics): the
+    gradients named with the network's own loss symbol, every parameter shown."""
+    derivation = derive.load(path).derive()
+    loss = derivation.network.loss_q.latex
+    for notation in ("jacobian", "batch"):
+        tex = render_tex(derivation, None, notation)
+        assert "\x01" not in tex and "\x02" not in tex
+        if loss != "J":
+            assert r"\partial J}" not in tex
+        for g in derivation.gradients:
+            assert rf"\frac{{\partial {loss}}}{{\partial {g.q.latex}}} &=" in tex, g.q.name

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sympy.printing.latex import LatexPrinter
 
+from derive.errors import ShapeError
 from derive.expr import Expr, Leaf, Ones, Quantity, leaves, m, substitute
 from derive.ops.algebra import MatMul, Transpose, matmul, transpose
 from derive.ops.batch import BatchSum
@@ -63,7 +64,10 @@ def to_batch(expr: Expr, current: Quantity | None) -> Expr | None:
         if form is None:
             return None
         mapping[s] = form
-    out = substitute(expr, mapping)
+    try:
+        out = substitute(expr, mapping)
+    except ShapeError:
+        return None
     return None if leaves(out, BatchSum) or any(x.batched for x in leaves(out)) else out
 
 
@@ -80,7 +84,8 @@ def _sum_as_product(e: Expr, current) -> Expr | None:
         return matmul(transpose(Ones(m)), G)
     if isinstance(e, MatMul) and len(e.factors) == 2:  # sum_i (g^i)^T (v^i)^T = G^T V^T
         G, v = _grad(e.factors[0], current), transpose(e.factors[1])
-        if G is not None and isinstance(e.factors[0], Transpose) and isinstance(v, Leaf):
+        row_first = isinstance(e.factors[0], Transpose) or e.factors[0].is_scalar
+        if G is not None and row_first and isinstance(v, Leaf):
             return matmul(transpose(G), transpose(BatchMatrix(v.q)))
     return None
 
@@ -96,7 +101,10 @@ def update(jacobian: Expr, current: Quantity) -> Expr | None:
     if not any(x.batched for x in leaves(jacobian)):
         return matmul(G, jacobian)
     if isinstance(jacobian, Diag):
-        return hadamard(G, transpose(data(jacobian.v)))
+        try:
+            return hadamard(G, transpose(data(jacobian.v)))
+        except ShapeError:  # a vector of ones in it (1 - sigma) has no batch-matrix form here
+            return None
     return None
 
 

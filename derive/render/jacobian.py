@@ -32,7 +32,7 @@ from derive.render.context import (
 )
 from derive.render.printer import CLOSE, OPEN, with_superscript
 from derive.render.proof import with_index
-from derive.render.rowform import JacobianPrinter, Kron, Paren, RowGrad, Vec, row
+from derive.render.rowform import JacobianPrinter, Kron, Paren, RowGrad, Vec, pushed, row
 
 G = r"\mathbf{g}"
 
@@ -105,9 +105,9 @@ def rows_of(g: Expr, current: Quantity | None, known: dict[Expr, Expr]) -> dict[
     return out
 
 
-def operand(J: Expr) -> str:
+def operand(J: Expr, loss: str) -> str:
     """A local Jacobian as a factor of g J: bracketed when it is a sum or has a sign."""
-    s = marked(J)
+    s = marked(J, loss=loss)
     return OPEN + s + CLOSE if isinstance(J, (Add, Scale)) else s
 
 
@@ -116,7 +116,7 @@ def node_step(g, net, current, known) -> tuple[JStep, Quantity | None]:
     q, loss = g.q, loss_latex(net)
     lhs = frac(loss, q.latex)
     terms = g.terms
-    expanded = marked(row(g.expanded) if q.shape[1] == 1 else g.expanded)
+    expanded = marked(row(g.expanded) if q.shape[1] == 1 else g.expanded, loss=loss)
     if all(t.consumer == net.loss_q for t in terms):
         if q.batched:  # the start of the chain: g = dJ/dl
             chain = display([(G, [f"{lhs} = {expanded}"], "")])
@@ -124,12 +124,12 @@ def node_step(g, net, current, known) -> tuple[JStep, Quantity | None]:
             return JStep(q.latex, text, None, chain, chain), q
         chain = display([(lhs, [expanded], "")])
         return JStep(q.latex, f"${q.latex}$ enters the loss directly", None, chain), current
-    compact = marked(row(substitute(g.compact, rows_of(g.compact, current, known))))
+    compact = marked(row(substitute(g.compact, rows_of(g.compact, current, known))), loss=loss)
     t = terms[0]
     users = " and ".join(f"${with_index(t.consumer, 'i' if t.summed else None)}$" for t in terms)
     if len(terms) == 1 and t.consumer == current and t.jacobian is not None and not t.summed:
         # a chain: g <- g dw/dv, the local Jacobian written out as the lecture does
-        J = operand(t.jacobian)
+        J = operand(t.jacobian, loss)
         update = f"{G} {frac(t.consumer.latex, q.latex)} = {G} {J}"
         tail = [expanded] if fits(G, expanded, r"\leftarrow " + lhs) else []
         steps = distinct([update, compact] + tail)
@@ -149,7 +149,7 @@ def node_step(g, net, current, known) -> tuple[JStep, Quantity | None]:
         gw = gw if w == current else frac(loss, wi)
         pieces.append((r"\sum_{i=1}^{m} " if t.summed else "") + gw + " " + frac(wi, q.latex))
         if t.jacobian is not None:
-            local.append((frac(w.latex, q.latex), [marked(t.jacobian)], ""))
+            local.append((frac(w.latex, q.latex), [marked(t.jacobian, loss=loss)], ""))
     tail = [expanded] if fits(G, expanded, r"\leftarrow " + lhs) else []
     steps = distinct([" + ".join(pieces), compact] + tail)
     text = f"${q.latex}$ is used by {users}" + (", so its gradient sums over the batch" if any(
@@ -197,7 +197,7 @@ def param_result(g, current, known) -> Expr:
     the per-sample terms first; for a vector parameter its row form."""
     subst = rows_of(g.compact, current, known)
     terms = sorted(g.terms, key=lambda t: not t.summed)
-    result = add(*(substitute(t.product, subst) for t in terms))
+    result = add(*(pushed(substitute(t.product, subst)) for t in terms))
     return result if g.q.shape[1] != 1 else row(result)
 
 
@@ -218,26 +218,28 @@ def param_step(g, net, current, known) -> JStep:
         itself = times_itself(t.product, w, p) if matrix else None
         if v is not None:  # s = W x = (I (x) x^T) vec(W)
             K = Kron(Identity(w.shape[0]), transpose(v))
-            local.append((frac(w.latex, vec), [marked(K)], ""))
+            local.append((frac(w.latex, vec), [marked(K, loss=loss)], ""))
             term = matmul(transpose(subst[Residual(w)]), Paren(K))
             vec_terms.append(batch_sum(term) if t.summed else term)
             pieces.append(total + gw + " " + frac(wi, vec))
         elif itself is not None:  # r = ||W||^2: dr/dW = 2 W
-            local.append((frac(w.latex, p.latex), [marked(itself)], ""))
+            local.append((frac(w.latex, p.latex), [marked(itself, loss=loss)], ""))
             term = substitute(t.product, {Residual(w): subst[Residual(w)]})
             vec_terms.append(substitute(term, {Leaf(p): transpose(Vec(Leaf(p)))}))
             pieces.append(frac(loss, w.latex) + " " + frac(w.latex, vec))
         else:
             vec_terms = None if matrix else vec_terms
             if t.jacobian is not None:
-                local.append((frac(w.latex, p.latex), [marked(t.jacobian)], ""))
+                local.append((frac(w.latex, p.latex), [marked(t.jacobian, loss=loss)], ""))
             pieces.append(total + gw + " " + frac(wi, p.latex))
-    result = marked(param_result(g, current, known))
+    result = marked(param_result(g, current, known), loss=loss)
     lhs = frac(loss, p.latex)
-    expanded = marked(per_sample_first(g.expanded if matrix else row(g.expanded)))
+    expanded = per_sample_first(pushed(g.expanded) if matrix else row(g.expanded))
+    expanded = marked(expanded, loss=loss)
     tail = [expanded] if fits(lhs, expanded) else []
     if matrix and vec_terms and all(x is not None for x in vec_terms):
-        entries = [(frac(loss, vec), [" + ".join(pieces), marked(add(*vec_terms))], ""),
+        vec_form = marked(add(*vec_terms), loss=loss)
+        entries = [(frac(loss, vec), [" + ".join(pieces), vec_form], ""),
                    (lhs, distinct([result] + tail), "")]  # fmt: skip
         text = (f"${p.latex}$ is a matrix: as in the lecture, the Jacobians are taken with "
                 f"respect to ${vec}$, its rows stacked into one column, and the result is "
@@ -258,7 +260,7 @@ def build(derivation, batch: bool = False) -> Backward:
     done: set[Quantity] = {net.loss_q}
     pending = list(reversed(derivation.gradients))  # biases before weights, as in the lecture
     items: list[tuple[str, JStep]] = []
-    batched: list[tuple[Display | None, bool]] = []  # batch-form lines; True: G by its rows
+    batched: list[tuple[Display, bool]] = []  # batch-form lines; True: G by its rows
     current = None
 
     def flush(layer: str) -> None:
@@ -266,10 +268,14 @@ def build(derivation, batch: bool = False) -> Backward:
             if all(t.consumer in done for t in pg.terms):
                 items.append((layer, param_step(pg, net, current, known)))
                 if batch:
-                    form = batchform.to_batch(param_result(pg, current, known), current)
-                    lhs = frac(loss_latex(net), pg.q.latex)
-                    shown = batchform.marked(form) if form is not None else None
-                    batched.append((display([(lhs, [shown], "")]) if shown else None, False))
+                    per_sample = param_result(pg, current, known)
+                    form = batchform.to_batch(per_sample, current)
+                    loss = loss_latex(net)
+                    lhs = frac(loss, pg.q.latex)
+                    # no matrix form: the sum over the samples, as above
+                    shown = (batchform.marked(form, loss) if form is not None
+                             else marked(per_sample, loss=loss))  # fmt: skip
+                    batched.append((display([(lhs, [shown], "")]), False))
                 pending.remove(pg)
 
     flush("")
@@ -290,7 +296,7 @@ def build(derivation, batch: bool = False) -> Backward:
             groups.append(JGroup(layer, (s,)))
     briefs = [s.brief for _, s in items if s.brief is not None]
     texts = [r.body for _, s in items for d in (s.local, s.chain) if d for r in d.rows]
-    shown = [d for d, _ in batched if d is not None]
+    shown = [d for d, _ in batched]
     batch_display = merge(shown) if batch and shown else None
     summary = merge(briefs) if briefs else None
     return Backward(tuple(groups), summary, notation(texts), batch_display)
@@ -301,12 +307,12 @@ def batch_node(g, before, current, batched, net) -> None:
     of such nodes shows only its last)."""
     if current != g.q:
         return
-    t = g.terms[0]
-    note = r"\leftarrow " + frac(loss_latex(net), g.q.latex)
+    t, loss = g.terms[0], loss_latex(net)
+    note = r"\leftarrow " + frac(loss, g.q.latex)
     chain = len(g.terms) == 1 and t.consumer == before and before is not None and t.jacobian
     upd = batchform.update(t.jacobian, before) if chain else None
     if upd is not None:
-        batched.append((arrow(display([("G", [batchform.marked(upd)], note)])), False))
+        batched.append((arrow(display([("G", [batchform.marked(upd, loss)], note)])), False))
         return
     if batched and batched[-1][1]:
         batched.pop()

@@ -111,6 +111,17 @@ def row(e: Expr) -> Expr:
     return transpose(e)
 
 
+def pushed(e: Expr) -> Expr:
+    """The transposes of whole sums pushed inside: (sum_i g^i h^i)^T -> sum_i (h^i)^T g^i."""
+    if isinstance(e, Transpose):
+        return row(e.e)
+    if isinstance(e, Add):
+        return add(*(pushed(t) for t in e.terms))
+    if isinstance(e, Scale):
+        return scale(e.c, pushed(e.e))
+    return e
+
+
 class IndPrinter(ScalarPrinter):
     """The lecture writes the ReLU derivative as Ind(s > 0)."""
 
@@ -157,6 +168,8 @@ class JacobianPrinter(DerivePrinter):
             if isinstance(f[1].e, RowGrad):
                 # p^T g^T is the scalar g p: the row gradient in front, as the lecture has it
                 return self._print(f[1].e) + " " + self._print(transpose(f[0]))
+        if isinstance(f[0], RowGrad) and f[0].label and f[0].is_scalar and len(f) > 1:
+            return self._print(f[0]) + " " + self._print(matmul(*f[1:]))  # g h^T, not (g) h^T
         return super()._print_MatMul(e)
 
     def _print_Transpose(self, e):

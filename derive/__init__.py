@@ -5,7 +5,6 @@ from derive.errors import DeriveError, ShapeError
 from derive.expr import m
 from derive.graph import Network, load
 from derive.layers import batch_norm, batch_variance, normalise
-from derive.ops.structure import concat
 from derive.ops.algebra import transpose
 from derive.ops.batch import batch_sum, mean
 from derive.ops.elementwise import (
@@ -44,6 +43,7 @@ from derive.ops.losses import (
     sq_norm,
     squared_error,
 )  # fmt: skip
+from derive.ops.structure import concat
 
 
 def dropout(x, mask):

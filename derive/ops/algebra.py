@@ -326,7 +326,9 @@ def _oriented(row: Expr, col: Expr) -> list[Expr]:
     """An inner product u^T v equals v^T u: one orientation, so that equal scalars compare
     equal and cancel. Inputs first, then parameters, then the rest (y^T p, as the course
     writes it)."""
-    u = transpose(row)
+    if not (isinstance(row, Transpose) and row.e.is_col):
+        return [row, col]  # a row of a matrix times a vector (W_2 h): not an inner product
+    u = row.e
 
     def rank(e: Expr):
         order = {"input": 0, "param": 1, "node": 2}

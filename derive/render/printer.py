@@ -98,7 +98,7 @@ class DerivePrinter(LatexPrinter):
         return "1" if e == SCALAR_ONE else "I"
 
     def _print_Ones(self, e):
-        return r"\mathbf{1}"
+        return "1" if e.n == 1 else r"\mathbf{1}"
 
     def _print_Zero(self, e):
         return r"\mathbf{0}"

@@ -224,3 +224,29 @@ def test_every_example_renders_in_every_notation(path):
             assert r"\partial J}" not in tex
         for g in derivation.gradients:
             assert rf"\frac{{\partial {loss}}}{{\partial {g.q.latex}}} &=" in tex, g.q.name
+
+
+@pytest.mark.parametrize("path", [LINEAR, KLAYER], ids=lambda p: p.stem)
+def test_each_update_equals_the_proved_residual(path):
+    """g <- g dw/dv prints the local Jacobian of the op; (g J)^T must be the compact residual
+    that verify.py proves, for a symbolic g, at small sizes: the update and its result agree."""
+    import sympy as sp
+
+    from derive.expand import StepExpander
+
+    derivation = derive.load(path).derive()
+    net = derivation.network
+    sizes = {**{d: 2 for d in net.dims}, derive.m: 1}
+    checked = 0
+    for g in derivation.residuals:
+        if len(g.terms) != 1 or g.terms[0].jacobian is None or g.terms[0].consumer == net.loss_q:
+            continue
+        w = g.terms[0].consumer
+        expander = StepExpander(net, sizes, g.q, set())  # every other node a fresh symbol
+        R = expander._symbols("g:", w, 0)
+        residuals = {Residual(w): [R]}
+        J = expander.value(g.terms[0].jacobian, 0)
+        compact = expander.value(g.compact, 0, residuals)
+        assert sp.simplify((R.T * J).T - compact) == sp.zeros(*compact.shape), g.q.name
+        checked += 1
+    assert checked >= 2

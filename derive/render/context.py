@@ -161,7 +161,11 @@ def space(q: Quantity) -> str:
 
 
 def layer_tex(layer: str | None) -> str:
-    return r"\mathrm{" + layer + "}" if layer else ""
+    """A layer name in math: "cross-entropy" keeps its hyphen (not a minus), "linear 1" its
+    space; names written in LaTeX (FC_{2B}, \\oplus) pass through."""
+    if not layer:
+        return ""
+    return r"\mathrm{" + layer.replace("-", r"\text{-}").replace(" ", r"\ ") + "}"
 
 
 # --- text ---------------------------------------------------------------------------------

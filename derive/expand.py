@@ -49,6 +49,10 @@ class Expander:
     def cut_symbols(self, q: Quantity, i: int | None) -> sp.Matrix:
         return self._symbols("cut:", q, i)
 
+    def direct_symbols(self, q: Quantity, i: int | None) -> sp.Matrix:
+        """q where it is read directly (see ``value(direct=q)``), for partial derivatives."""
+        return self._symbols("direct:", q, i)
+
     def value_of(self, q: Quantity, i: int | None = None) -> sp.Matrix:
         key = (q.name, i)
         if key not in self.memo:
@@ -60,16 +64,26 @@ class Expander:
                 self.memo[key] = self.leaf_symbols(q, i)
         return self.memo[key]
 
-    def value(self, e: Expr, i: int | None, residuals: dict | None = None) -> sp.Matrix:
+    def value(self, e: Expr, i: int | None, residuals: dict | None = None,
+              direct: Quantity | None = None, shared: dict | None = None) -> sp.Matrix:  # fmt: skip
         """The explicit value of ``e`` for sample ``i`` (None outside any sample).
-        ``residuals`` maps Residual(q) to its values per sample, for compact forms."""
-        memo: dict[int, sp.Matrix] = {}
+        ``residuals`` maps Residual(q) to its values per sample, for compact forms. ``direct``:
+        a quantity whose leaves in ``e`` read its direct symbols rather than its value (so that
+        differentiating by them is the partial derivative of ``e``, every other leaf held).
+        ``shared``: a memo kept across calls (keyed by the expressions themselves, so that
+        expressions sharing sub-trees, as the expanded residuals of a deep network do, are
+        expanded once); only for expressions without residuals."""
+        memo: dict = {}
+        if shared is not None and residuals is None and direct is None:
+            memo = shared
 
         def walk(x: Expr, i: int | None) -> sp.Matrix:
-            key = (id(x), i)
+            key = (x, i) if memo is shared else (id(x), i)
             if key in memo:
                 return memo[key]
-            if isinstance(x, Leaf):
+            if isinstance(x, Leaf) and x.q == direct:
+                out = self.direct_symbols(x.q, i if x.q.batched else None)
+            elif isinstance(x, Leaf):
                 out = self.value_of(x.q, i if x.q.batched else None)
             elif isinstance(x, Residual):
                 out = residuals[x][i if x.q.batched else 0]
@@ -94,6 +108,29 @@ class Expander:
         return walk(e, i)
 
 
+class StepExpander(Expander):
+    """The world of one chain-rule step dL/dq = sum over consumers w of (dw/dq)^T dL/dw: q is
+    cut (its values are fresh symbols), the nodes in ``computed`` are computed from their
+    definitions, and every other node is a fresh symbol too. So expanding a consumer reads only
+    its own definition, never the layers before it: the cost is the same at any depth."""
+
+    def __init__(self, network: Network, sizes: dict, q: Quantity, computed: set[Quantity]):
+        super().__init__(network, sizes, cut=q)
+        self.computed = computed
+
+    def value_of(self, q: Quantity, i: int | None = None) -> sp.Matrix:
+        key = (q.name, i)
+        if key not in self.memo:
+            if q.kind == "node" and q != self.cut and q not in self.computed:
+                self.memo[key] = self._symbols("node:", q, i)
+            else:
+                return super().value_of(q, i)
+        return self.memo[key]
+
+    def residual_symbols(self, q: Quantity, i: int | None) -> sp.Matrix:
+        return self._symbols("dL/d", q, i)
+
+
 class IdentityTest:
     """Decides whether scalar expressions are identical, in exact rational arithmetic.
 
@@ -111,6 +148,7 @@ class IdentityTest:
     def __init__(self, seed: int = 0):
         self.rng = random.Random(seed)
         self.values: dict = {}
+        self.memo: dict | None = None  # for at()
 
     def _unknown(self, key) -> Fraction:
         if key not in self.values:
@@ -138,6 +176,13 @@ class IdentityTest:
             out = self._unknown((e.func, tuple(self.value(a, memo) for a in e.args)))
         memo[e] = out
         return out
+
+    def at(self, e: sp.Expr) -> Fraction:
+        """The value of ``e`` at this test's point, kept with every value computed so far (for
+        many comparisons at one point; ``equal`` draws new points instead)."""
+        if self.memo is None:
+            self.values, self.memo = {}, {}
+        return self.value(sp.sympify(e), self.memo)
 
     def equal(self, a: sp.Expr, b: sp.Expr, points: int = 2) -> bool:
         for _ in range(points):

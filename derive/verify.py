@@ -19,8 +19,9 @@ import numpy as np
 import sympy as sp
 
 from derive.backprop import Derivation, Gradient
-from derive.expand import Expander, IdentityTest
-from derive.expr import Residual, m
+from derive.expand import Expander, IdentityTest, StepExpander
+from derive.expr import Expr, Residual, leaves, m
+from derive.ops.algebra import Add, Scale
 
 #: Largest numeric relative error accepted.
 TOLERANCE = 1e-6
@@ -116,7 +117,171 @@ def symbolic_sizes(net) -> dict[sp.Symbol, int]:
     return {**{s: min(v, 2) for s, v in net.sizes().items()}, m: 2}
 
 
-def prove_symbolic(derivation: Derivation, sizes: dict) -> dict[str, bool]:
+#: Networks up to this depth (nodes on the longest path to the loss) are also proved end to end.
+END_TO_END_DEPTH = 10
+
+
+def depth(net) -> int:
+    """The number of nodes on the longest path from an input or parameter to the loss."""
+    reach: dict[str, int] = {}
+    for n in net.nodes:
+        reach[n.name] = 1 + max((reach.get(x.q.name, 0) for x in leaves(n.definition)), default=0)
+    return reach.get(net.loss_quantity.name, 0)
+
+
+def symbolic_scheme(net, scheme: str = "auto") -> str:
+    """How the symbolic proof goes for this network, in words (for the report and the CLI)."""
+    if scheme == "auto":
+        scheme = "both" if depth(net) <= END_TO_END_DEPTH else "layers"
+    return {
+        "full": "end to end",
+        "layers": "layer by layer (each chain-rule step through its consumers' definitions, "
+        "then every expanded form from its step)",
+        "both": "end to end, and layer by layer",
+    }[scheme]
+
+
+def prove_symbolic(derivation: Derivation, sizes: dict, scheme: str = "auto") -> dict[str, bool]:
+    """name -> whether the derived forms are right, at the small ``sizes``.
+
+    ``full`` (end to end): the whole network is expanded into scalars and the loss is
+    differentiated; both forms must equal that. Its cost grows with depth.
+    ``layers`` (layer by layer, bounded): each compact form against the scalar chain rule through
+    its consumers' definitions only (:func:`prove_steps`), each expanded form against its compact
+    form with the consumers' expanded forms put in (:func:`prove_links`); by induction from the
+    loss backwards, every form is right. Each step costs the same at any depth.
+    ``auto``: both for a network of depth up to END_TO_END_DEPTH, layer by layer beyond.
+    """
+    if scheme == "auto":
+        scheme = "both" if depth(derivation.network) <= END_TO_END_DEPTH else "layers"
+    if scheme == "full":
+        return prove_end_to_end(derivation, sizes)
+    layered = prove_layers(derivation, sizes)
+    if scheme == "layers":
+        return layered
+    whole = prove_end_to_end(derivation, sizes)
+    return {name: whole[name] and layered[name] for name in whole}
+
+
+def prove_layers(derivation: Derivation, sizes: dict) -> dict[str, bool]:
+    """Layer by layer: a form is proved when its own step is right and so are its consumers'."""
+    net = derivation.network
+    steps = prove_steps(derivation, sizes)
+    links = prove_links(derivation, sizes)
+    proved: dict[str, bool] = {}
+    for g in derivation.residuals + derivation.gradients:  # consumers come first
+        consumers = {t.consumer.name for t in g.terms} - {net.loss_quantity.name}
+        below = all(proved.get(w, False) for w in consumers)
+        proved[g.q.name] = steps[g.q.name] and links[g.q.name] and below
+    return proved
+
+
+def prove_steps(derivation: Derivation, sizes: dict) -> dict[str, bool]:
+    """Each compact form against the scalar chain rule through its consumers' definitions.
+
+    For q with consumers w: in the world of :class:`StepExpander` (q's values and every other
+    node read by the step are fresh symbols; the consumers' residuals dL/dw are fresh symbols,
+    or 1 for the loss, or the constant the derivation put in), the truth is
+    d/dq sum_w sum_i <dL/dw^i, w^i>, each consumer w^i expanded from its definition and
+    differentiated by q only where it reads q directly (the backward pass's partial
+    derivative: another consumer of q is a term of its own). The compact form, with the same
+    residual symbols, must equal it identically. No step looks past its consumers."""
+    items = derivation.residuals + derivation.gradients
+    return {g.q.name: _step(derivation, g, sizes) for g in items}
+
+
+def _constant_residual(derivation: Derivation, w) -> Gradient | None:
+    """The consumer's residual when the derivation put it into others as a constant (dL/dL = 1,
+    dL/dL_A = 1): unbatched, with no quantity in it."""
+    try:
+        g = derivation[w.name]
+    except KeyError:
+        return None
+    if w.batched or leaves(g.expanded) or leaves(g.expanded, Residual):
+        return None
+    return g
+
+
+def _step(derivation: Derivation, g: Gradient, sizes: dict) -> bool:
+    net = derivation.network
+    q, loss = g.q, net.loss_quantity
+    consumers = list(dict.fromkeys(t.consumer for t in g.terms))
+    computed = {x.q for x in leaves(g.compact) if x.q.kind == "node"} - {q}
+    ex = StepExpander(net, sizes, q, computed)
+    given: dict[Residual, list[sp.Matrix]] = {}
+    weights: dict[str, list[sp.Matrix]] = {}
+    for w in consumers:
+        constant = _constant_residual(derivation, w)
+        if w == loss:
+            weights[w.name] = [sp.Matrix([[1]])]
+        elif constant is not None:
+            weights[w.name] = [ex.value(constant.expanded, None)]
+        else:
+            weights[w.name] = [ex.residual_symbols(w, i) for i in ex.samples(w)]
+            given[Residual(w)] = weights[w.name]
+    total = sp.Integer(0)
+    for w in consumers:
+        reads_q = _reading(w.definition, q)
+        for i, weight in zip(ex.samples(w), weights[w.name]):
+            value = ex.value(reads_q, i, direct=q)
+            total += sum((a * b for a, b in zip(value, weight)), sp.Integer(0))
+    at_point = {}
+    for i in ex.samples(q):
+        at_point.update(zip(ex.direct_symbols(q, i), ex.value_of(q, i)))
+    for i in ex.samples(q):
+        want = ex.direct_symbols(q, i).applyfunc(
+            lambda s: sp.diff(total, s).xreplace(at_point)  # noqa: B023
+        )
+        got = ex.value(g.compact, i, residuals=given)
+        if not all(IdentityTest().equal(a, b) for a, b in zip(got, want)):
+            return False
+    return True
+
+
+def _reading(e: Expr, q) -> Expr:
+    """``e`` without the summands (of its outermost sums and scalar multiples) that do not read
+    q: their derivative by q is zero, and a regulariser summing every layer's weights would make
+    each layer's step as long as the network."""
+    if isinstance(e, Scale):
+        return Scale(e.c, _reading(e.e, q))
+    if isinstance(e, Add):
+        kept = [_reading(t, q) for t in e.terms if any(x.q == q for x in leaves(t))]
+        return kept[0] if len(kept) == 1 else Add(tuple(kept))
+    return e
+
+
+def prove_links(derivation: Derivation, sizes: dict) -> dict[str, bool]:
+    """Each expanded form against its compact form with the consumers' expanded forms put in,
+    both expanded at the same random points of the whole network's scalars. The expanded forms
+    of a deep network share their sub-expressions, and so do their scalar expansions and their
+    values at the points (both memoised across quantities): every layer adds a bounded amount."""
+    net = derivation.network
+    loss = net.loss_quantity
+    base = Expander(net, sizes)
+    shared: dict = {}
+    points = [IdentityTest(seed) for seed in range(2)]
+    expanded: dict[str, list[sp.Matrix]] = {loss.name: [sp.Matrix([[1]])]}
+    out = {}
+    for g in derivation.residuals + derivation.gradients:  # consumers come first
+        samples = base.samples(g.q)
+        forms = [base.value(g.expanded, i, shared=shared) for i in samples]
+        consumers = {t.consumer for t in g.terms}
+        if any(w.name not in expanded for w in consumers):
+            out[g.q.name] = False
+            continue
+        given = {Residual(w): expanded[w.name] for w in consumers}
+        steps = [base.value(g.compact, i, residuals=given) for i in samples]
+        out[g.q.name] = all(
+            p.at(a) == p.at(b)
+            for form, step in zip(forms, steps)
+            for a, b in zip(form, step)
+            for p in points
+        )
+        expanded[g.q.name] = forms
+    return out
+
+
+def prove_end_to_end(derivation: Derivation, sizes: dict) -> dict[str, bool]:
     """name -> whether the expanded and the compact form equal sympy.diff of the scalar loss."""
     net = derivation.network
     loss = net.loss_quantity

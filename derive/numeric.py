@@ -35,7 +35,7 @@ def random_values(net: Network, sizes: dict, rng: np.random.Generator) -> dict[s
 
 def prove_numeric(derivation: Derivation, sizes: dict, points: int = 3, seed: int = 0) -> dict:
     """name -> max relative error of the derived formulas over ``points`` random points."""
-    from derive.verify import relative_error
+    from derive.verify import TOLERANCE, relative_error
 
     net = derivation.network
     loss = net.loss_quantity
@@ -47,11 +47,13 @@ def prove_numeric(derivation: Derivation, sizes: dict, points: int = 3, seed: in
     upstream = upstream_of(net)
     rng = np.random.default_rng(seed)
     errors = {g.q.name: 0.0 for g in items}
+    forward_all = compile_expressions(net, {n.name: Leaf(n) for n in net.nodes})
     for _ in range(points):
         values = random_values(net, sizes, rng)
-        state = compile_expressions(net, {n.name: Leaf(n) for n in net.nodes})(values, names)
+        state = forward_all(values, names)
+        noise: list[float] = []
         truth = {
-            g.q.name: central_difference(forward, values, state, g.q, names, upstream)
+            g.q.name: central_difference(forward, values, state, g.q, names, upstream, noise)
             for g in items
         }
         truth[loss.name] = np.ones(())
@@ -59,8 +61,11 @@ def prove_numeric(derivation: Derivation, sizes: dict, points: int = 3, seed: in
         given.update({f"_r_{k}": v for k, v in truth.items()})
         got_expanded = expanded(values, names)
         got_compact = compact(given, names)
-        # differencing noise is relative to the loss: about 1e-12 |L| per entry here
+        # differencing noise is relative to the loss: about 1e-12 |L| per entry here, more where
+        # the step is small (an entry near zero, a kink stepped over): a gradient that is zero
+        # is compared with the noise, not divided by it
         floor = 1e-5 * (1 + abs(float(forward(values, names)["loss"])))
+        floor = max(floor, NOISE_MARGIN * max(noise, default=0.0) / TOLERANCE)
         for g in items:
             want = truth[g.q.name]
             for got in (got_expanded[g.q.name], got_compact[g.q.name]):
@@ -81,15 +86,22 @@ def upstream_of(net: Network) -> dict[str, set[str]]:
     return upstream
 
 
+#: The rounding error of a compact form, made of several difference quotients, against that of
+#: one quotient (see prove_numeric's floor).
+NOISE_MARGIN = 10
+
+
 def central_difference(forward, values: dict, state: dict, q: Quantity, names: dict,
-                       upstream: dict[str, set[str]] | None = None) -> np.ndarray:  # fmt: skip
+                       upstream: dict[str, set[str]] | None = None,
+                       noise: list[float] | None = None) -> np.ndarray:  # fmt: skip
     """dL/dq entry by entry with the fourth-order central difference
     (-L(q+2h) + 8 L(q+h) - 8 L(q-h) + L(q-2h)) / 12h, the step scaled to the entry, so that
     entries near zero (a probability of 0.01 inside a log) are differentiated as precisely as the
     rest. Nodes are perturbed in place: the forward pass takes their values as given. With
     ``upstream`` (see :func:`upstream_of`) every node that does not depend on q is given too, at
     its value in ``state``: the same numbers, but only the nodes downstream of q are recomputed
-    (a deep network would otherwise be run whole for every entry of every layer)."""
+    (a deep network would otherwise be run whole for every entry of every layer). ``noise``
+    collects a bound on the rounding error of each entry's quotient, 18 eps max|L| / 12h."""
     base = dict(values)
     if upstream is not None:
         base.update({n: v for n, v in state.items() if q.name not in upstream[n]})
@@ -97,14 +109,38 @@ def central_difference(forward, values: dict, state: dict, q: Quantity, names: d
         base[q.name] = state[q.name]
     point = np.array(base[q.name], dtype=float)
     grad = np.zeros_like(point)
+
+    def loss_at(idx, step: float) -> float:
+        moved = point.copy()
+        moved[idx] += step
+        return float(forward({**base, q.name: moved}, names)["loss"])
+
     for idx in np.ndindex(point.shape):
         h = STEP * max(abs(point[idx]), 0.01)
         if point[idx] != 0:  # never step across zero: log(p) needs p > 0
             h = min(h, abs(point[idx]) / 100)
-        f = []
-        for k in (2, 1, -1, -2):
-            moved = point.copy()
-            moved[idx] += k * h
-            f.append(float(forward({**base, q.name: moved}, names)["loss"]))
-        grad[idx] = (-f[0] + 8 * f[1] - 8 * f[2] + f[3]) / (12 * h)
+        for _ in range(KINK_RETRIES + 1):
+            f = [loss_at(idx, k * h) for k in (2, 1, -1, -2)]
+            grad[idx] = (-f[0] + 8 * f[1] - 8 * f[2] + f[3]) / (12 * h)
+            if smooth(f, h):
+                break
+            h /= 16  # a kink (ReLU downstream) between q - 2h and q + 2h: step over less
+        if noise is not None:
+            noise.append(float(1.5 * np.finfo(float).eps * max(abs(v) for v in f) / h))
     return grad
+
+
+#: How many times a difference quotient that straddles a kink is retried with a step 16 times
+#: smaller (a deep ReLU network has many units whose input sits near zero for some entry).
+KINK_RETRIES = 3
+
+
+def smooth(f: list[float], h: float) -> bool:
+    """Whether the loss looks smooth across the stencil: the second-order quotients with steps
+    h and 2h agree up to their h^2 error (well under 1e-4 of the slope for a smooth loss at
+    these steps) and the rounding noise. Across a kink they differ by a fraction of the jump in
+    slope."""
+    d1 = (f[1] - f[2]) / (2 * h)
+    d2 = (f[0] - f[3]) / (4 * h)
+    noise = 1e3 * np.finfo(float).eps * (1 + max(abs(v) for v in f)) / h
+    return abs(d1 - d2) <= 1e-4 * max(abs(d1), abs(d2)) + noise

@@ -155,13 +155,15 @@ def print_table(verification, loss: str) -> None:
 
 
 def describe(verification) -> str:
-    from derive.verify import TOLERANCE
+    from derive.verify import SCHEMES, TOLERANCE
 
     def sizes(d: dict) -> str:
         return ", ".join(f"{k}={v}" for k, v in d.items())
 
+    scheme = SCHEMES.get(verification.symbolic_scheme)
     return (
-        f"symbolic: exact scalar expansion at {sizes(verification.symbolic_sizes)}; "
+        f"symbolic: {scheme + ', ' if scheme else ''}"
+        f"exact scalar expansion at {sizes(verification.symbolic_sizes)}; "
         f"numeric: central differences at {verification.numeric_points} random points, "
         f"{sizes(verification.numeric_sizes)}, tolerance {TOLERANCE:g}; "
         f"{verification.seconds:.1f} s"

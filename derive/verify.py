@@ -48,6 +48,9 @@ class Verification:
     numeric_sizes: dict[str, int]
     numeric_points: int
     seconds: float
+    # how the symbolic proof went: "full" (end to end), "layers" (layer by layer), "both";
+    # "" when it was not run
+    symbolic_scheme: str = ""
 
     @property
     def ok(self) -> bool:
@@ -59,7 +62,8 @@ def verify(derivation: Derivation, symbolic: bool = True, seed: int = 0) -> Veri
     net = derivation.network
     sym_sizes = symbolic_sizes(net)
     # the two proofs are independent: the symbolic one runs on the other core meanwhile
-    sym = in_background(lambda: prove_symbolic(derivation, sym_sizes)) if symbolic else dict
+    scheme = choose_scheme(net) if symbolic else ""
+    sym = in_background(lambda: prove_symbolic(derivation, sym_sizes, scheme)) if symbolic else dict
     num_sizes = net.sizes(m=4)
     from derive.numeric import prove_numeric
 
@@ -79,6 +83,7 @@ def verify(derivation: Derivation, symbolic: bool = True, seed: int = 0) -> Veri
         {str(k): v for k, v in num_sizes.items()},
         points,
         time.perf_counter() - start,
+        scheme,
     )
 
 
@@ -129,16 +134,23 @@ def depth(net) -> int:
     return reach.get(net.loss_quantity.name, 0)
 
 
+def choose_scheme(net) -> str:
+    """End to end and layer by layer ("both") up to END_TO_END_DEPTH, "layers" beyond."""
+    return "both" if depth(net) <= END_TO_END_DEPTH else "layers"
+
+
+#: The schemes of the symbolic proof in words, for the CLI and the bench.
+SCHEMES = {
+    "full": "end to end",
+    "layers": "layer by layer (each chain-rule step through its consumers' definitions only, "
+    "each expanded form from its step)",
+    "both": "end to end, and layer by layer",
+}
+
+
 def symbolic_scheme(net, scheme: str = "auto") -> str:
-    """How the symbolic proof goes for this network, in words (for the report and the CLI)."""
-    if scheme == "auto":
-        scheme = "both" if depth(net) <= END_TO_END_DEPTH else "layers"
-    return {
-        "full": "end to end",
-        "layers": "layer by layer (each chain-rule step through its consumers' definitions, "
-        "then every expanded form from its step)",
-        "both": "end to end, and layer by layer",
-    }[scheme]
+    """How the symbolic proof goes for this network, in words."""
+    return SCHEMES[choose_scheme(net) if scheme == "auto" else scheme]
 
 
 def prove_symbolic(derivation: Derivation, sizes: dict, scheme: str = "auto") -> dict[str, bool]:
@@ -153,7 +165,7 @@ def prove_symbolic(derivation: Derivation, sizes: dict, scheme: str = "auto") ->
     ``auto``: both for a network of depth up to END_TO_END_DEPTH, layer by layer beyond.
     """
     if scheme == "auto":
-        scheme = "both" if depth(derivation.network) <= END_TO_END_DEPTH else "layers"
+        scheme = choose_scheme(derivation.network)
     if scheme == "full":
         return prove_end_to_end(derivation, sizes)
     layered = prove_layers(derivation, sizes)

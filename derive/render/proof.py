@@ -27,6 +27,7 @@ class Proof:
     tolerance: str
     failed: tuple[str, ...]  # the quantities that failed, LaTeX math
     symbolic_run: bool
+    layer_by_layer: bool = False  # the symbolic proof went layer by layer only (a deep network)
 
 
 def sizes_tex(sizes: dict) -> str:
@@ -67,6 +68,7 @@ def proof(verification, net) -> Proof:
         tolerance=tolerance,
         failed=tuple(r.quantity for r in rows if not r.ok),
         symbolic_run=any(c.symbolic is not None for c in verification.checks),
+        layer_by_layer=getattr(verification, "symbolic_scheme", "") == "layers",
     )
 
 

@@ -48,8 +48,13 @@ def prove_numeric(derivation: Derivation, sizes: dict, points: int = 3, seed: in
     rng = np.random.default_rng(seed)
     errors = {g.q.name: 0.0 for g in items}
     forward_all = compile_expressions(net, {n.name: Leaf(n) for n in net.nodes})
-    for _ in range(points):
-        values = random_values(net, sizes, rng)
+
+    def exercised(values: dict) -> set[str]:
+        """The quantities whose derivative is not zero at this point."""
+        got = expanded(values, names)
+        return {g.q.name for g in items if np.any(np.asarray(got[g.q.name]) != 0)}
+
+    for values in choose_points(net, sizes, rng, points, exercised):
         state = forward_all(values, names)
         noise: list[float] = []
         truth = {
@@ -72,6 +77,37 @@ def prove_numeric(derivation: Derivation, sizes: dict, points: int = 3, seed: in
                 got = np.broadcast_to(np.asarray(got, dtype=float), want.shape)
                 errors[g.q.name] = max(errors[g.q.name], relative_error(got, want, floor))
     return errors
+
+
+#: Further random points drawn when the first ones leave some derivative zero everywhere.
+CANDIDATES = 12
+
+
+def choose_points(net: Network, sizes: dict, rng: np.random.Generator, points: int,
+                  exercised) -> list[dict]:  # fmt: skip
+    """``points`` random points, the first ones drawn unless they leave a derivative zero at
+    every point that another point makes nonzero. A deep ReLU network of a few units per layer
+    often has a layer that is off for every sample: every residual before it is zero there,
+    and comparing zero with zero proves nothing. Then CANDIDATES more points are drawn and the
+    points are picked greedily, each exercising the most derivatives not yet exercised (the
+    earliest on a tie); a derivative that is zero at every candidate (the bias before a batch
+    normalisation) is zero by structure."""
+    first = [random_values(net, sizes, rng) for _ in range(points)]
+    covers = [exercised(v) for v in first]
+    done = set().union(*covers)
+    extra = [random_values(net, sizes, rng) for _ in range(CANDIDATES)]
+    extra_covers = [exercised(v) for v in extra]
+    if set().union(done, *extra_covers) == done:
+        return first
+    candidates, covers = first + extra, covers + extra_covers
+    chosen: list[int] = []
+    done = set()
+    for _ in range(points):
+        best = max((k for k in range(len(candidates)) if k not in chosen),
+                   key=lambda k: (len(covers[k] - done), -k))  # fmt: skip
+        chosen.append(best)
+        done |= covers[best]
+    return [candidates[k] for k in sorted(chosen)]
 
 
 def upstream_of(net: Network) -> dict[str, set[str]]:

@@ -105,12 +105,14 @@ def jacobian(expr: Expr, q: Quantity) -> Expr | None:
 def derive(network: Network) -> Derivation:
     loss = network.loss_quantity
     named = {n.definition: Leaf(n) for n in network.nodes}
+    renamed: dict = {}  # sub-expressions already named, shared across the residuals
 
     def name_known(e: Expr) -> Expr:
         """Write sub-expressions that are nodes by their names (softmax(z_2B) -> y_B hat)."""
-        return substitute(e, named)
+        return substitute(e, named, renamed)
 
     expanded: dict[Quantity, Expr] = {loss: SCALAR_ONE}
+    put_in: dict[Expr, Expr] = {Residual(loss): SCALAR_ONE}  # Residual(w) -> expanded[w]
     constant: dict[Expr, Expr] = {Residual(loss): SCALAR_ONE}
     results: dict[Quantity, Gradient] = {}
     order = [n for n in reversed(network.nodes) if n != loss] + network.params
@@ -126,8 +128,9 @@ def derive(network: Network) -> Derivation:
             continue  # not upstream of the loss
         # one summand per consumer, as the generic backward pass writes it (not flattened)
         compact = terms[0].product if len(terms) == 1 else Add(tuple(t.product for t in terms))
-        full = name_known(substitute(compact, {Residual(w): expanded[w] for w in expanded}))
+        full = name_known(substitute(compact, put_in))
         expanded[q] = full
+        put_in[Residual(q)] = full
         if not leaves(full) and not q.batched:
             constant[Residual(q)] = full  # dL/dL_A = 1 needs no symbol
         results[q] = Gradient(q, tuple(terms), compact, full)

@@ -192,16 +192,19 @@ def leaves(expr: Expr, kind: type | None = None) -> set[Expr]:
     return out
 
 
-def substitute(expr: Expr, mapping: dict[Expr, Expr]) -> Expr:
-    """Replace leaves by expressions, re-simplifying on the way up."""
-    memo: dict[int, Expr] = {}
+def substitute(expr: Expr, mapping: dict[Expr, Expr], memo: dict | None = None) -> Expr:
+    """Replace leaves by expressions, re-simplifying on the way up. ``memo``: results kept
+    across calls with the same mapping, keyed by the expressions themselves (a deep network's
+    expanded residuals share their sub-trees: each is then walked once, not once per layer)."""
+    shared = memo is not None
+    memo = memo if shared else {}
 
     def walk(e: Expr) -> Expr:
         if e in mapping:
             return mapping[e]
         if not e.children:
             return e
-        key = id(e)
+        key = e if shared else id(e)
         if key not in memo:
             kids = tuple(walk(c) for c in e.children)
             memo[key] = e if all(a is b for a, b in zip(kids, e.children)) else e.rebuild(*kids)

@@ -226,7 +226,15 @@ class Network:
         return sp.Add(*(r * c for r, c in (q.shape for q in self.params)))
 
     def consumers(self, q: Quantity) -> list[Quantity]:
-        return [n for n in self.nodes if any(leaf.q == q for leaf in leaves(n.definition))]
+        """The nodes whose definitions read q, in declaration order."""
+        cached = getattr(self, "_consumers", None)
+        if cached is None or cached[0] != len(self.quantities):  # index once per declaration
+            index: dict[Quantity, list[Quantity]] = {}
+            for n in self.nodes:
+                for read in dict.fromkeys(leaf.q for leaf in leaves(n.definition)):
+                    index.setdefault(read, []).append(n)
+            cached = self._consumers = (len(self.quantities), index)
+        return list(cached[1].get(q, []))
 
     def sizes(self, m: int | None = None, **given: int) -> dict[sp.Symbol, int]:
         from derive.expr import m as m_sym

@@ -26,9 +26,12 @@ class Expander:
         self.batch = sizes[m]
         self.cut = cut
         self.memo: dict[tuple[str, int | None], sp.Matrix] = {}
+        self._dims: dict[tuple, tuple[int, int]] = {}
 
     def dims(self, q: Quantity) -> tuple[int, int]:
-        return tuple(int(sp.sympify(d).subs(self.sizes)) for d in q.shape)
+        if q.shape not in self._dims:
+            self._dims[q.shape] = tuple(int(sp.sympify(d).subs(self.sizes)) for d in q.shape)
+        return self._dims[q.shape]
 
     def samples(self, q: Quantity) -> list[int | None]:
         return list(range(self.batch)) if q.batched else [None]

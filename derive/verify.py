@@ -199,22 +199,11 @@ def prove_steps(derivation: Derivation, sizes: dict) -> dict[str, bool]:
     derivative: another consumer of q is a term of its own). The compact form, with the same
     residual symbols, must equal it identically. No step looks past its consumers."""
     items = derivation.residuals + derivation.gradients
-    return {g.q.name: _step(derivation, g, sizes) for g in items}
+    by_name = {g.q.name: g for g in items}
+    return {g.q.name: _step(derivation, g, sizes, by_name) for g in items}
 
 
-def _constant_residual(derivation: Derivation, w) -> Gradient | None:
-    """The consumer's residual when the derivation put it into others as a constant (dL/dL = 1,
-    dL/dL_A = 1): unbatched, with no quantity in it."""
-    try:
-        g = derivation[w.name]
-    except KeyError:
-        return None
-    if w.batched or leaves(g.expanded) or leaves(g.expanded, Residual):
-        return None
-    return g
-
-
-def _step(derivation: Derivation, g: Gradient, sizes: dict) -> bool:
+def _step(derivation: Derivation, g: Gradient, sizes: dict, by_name: dict) -> bool:
     net = derivation.network
     q, loss = g.q, net.loss_quantity
     consumers = list(dict.fromkeys(t.consumer for t in g.terms))
@@ -222,15 +211,15 @@ def _step(derivation: Derivation, g: Gradient, sizes: dict) -> bool:
     ex = StepExpander(net, sizes, q, computed)
     given: dict[Residual, list[sp.Matrix]] = {}
     weights: dict[str, list[sp.Matrix]] = {}
+    kept = leaves(g.compact, Residual)
     for w in consumers:
-        constant = _constant_residual(derivation, w)
-        if w == loss:
-            weights[w.name] = [sp.Matrix([[1]])]
-        elif constant is not None:
-            weights[w.name] = [ex.value(constant.expanded, None)]
-        else:
+        if Residual(w) in kept:
             weights[w.name] = [ex.residual_symbols(w, i) for i in ex.samples(w)]
             given[Residual(w)] = weights[w.name]
+        elif w == loss:
+            weights[w.name] = [sp.Matrix([[1]])]
+        else:  # put in by the derivation as a constant (dL/dL_A = 1): its derived value
+            weights[w.name] = [ex.value(by_name[w.name].expanded, i) for i in ex.samples(w)]
     total = sp.Integer(0)
     for w in consumers:
         reads_q = _reading(w.definition, q)

@@ -10,7 +10,8 @@ Timed separately, each the median of a few runs in one Python process:
 - pipeline: derive + ``verify`` (both proofs, as ``derive report`` runs them) + render.
 
 The target: derive + numeric + render grows linearly with k, and is under 5 s at k = 50 on a
-2-core machine. A straight line t = a + b k is fitted to each column; b is the cost per layer.
+2-core machine. A straight line t = a + b k is fitted to each column (b: the cost per layer),
+and a parabola a + b k + c k^2 (c: what grows faster than the depth).
 
     python bench/bench_klayer.py [--runs 3] [--ks 2,5,10,20,50]
 """
@@ -25,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sympy.core.cache import clear_cache
+
 import derive
 from derive.numeric import prove_numeric
 from derive.render.report import write_report
@@ -36,6 +39,7 @@ STEPS = ("derive", "numeric", "render", "total", "symbolic", "pipeline")
 
 
 def once(k: int, out: Path) -> dict[str, float]:
+    clear_cache()  # SymPy's cache would make repeated runs at small k look free
     t0 = time.perf_counter()
     net = derive.load(EXAMPLE, k=k)
     derivation = net.derive()
@@ -49,6 +53,7 @@ def once(k: int, out: Path) -> dict[str, float]:
     symbolic = prove_symbolic(derivation, symbolic_sizes(net))
     t5 = time.perf_counter()
     assert verification.ok and all(symbolic.values()) and max(errors.values()) < 1e-6
+    clear_cache()
     full = verify(derivation)  # both proofs, the symbolic one on the other core
     write_report(derivation, full, out, {"tex"})
     t7 = time.perf_counter()
@@ -68,6 +73,27 @@ def fit(ks: list[int], ts: list[float]) -> tuple[float, float]:
     mk, mt = statistics.fmean(ks), statistics.fmean(ts)
     b = sum((k - mk) * (t - mt) for k, t in zip(ks, ts)) / sum((k - mk) ** 2 for k in ks)
     return mt - b * mk, b
+
+
+def fit2(ks: list[int], ts: list[float]) -> tuple[float, float, float]:
+    """Least-squares a + b k + c k^2 (the normal equations, by Cramer's rule)."""
+    s = [sum(k**p for k in ks) for p in range(5)]
+    r = [sum(t * k**p for k, t in zip(ks, ts)) for p in range(3)]
+    m = [[s[0], s[1], s[2]], [s[1], s[2], s[3]], [s[2], s[3], s[4]]]
+
+    def det(a):
+        return (a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+                - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+                + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]))  # fmt: skip
+
+    d = det(m)
+    out = []
+    for j in range(3):
+        mj = [row[:] for row in m]
+        for i in range(3):
+            mj[i][j] = r[i]
+        out.append(det(mj) / d)
+    return out[0], out[1], out[2]
 
 
 def main() -> None:
@@ -97,17 +123,17 @@ def main() -> None:
         cells = " | ".join(f"{r[s]:.2f} s" for s in STEPS)
         print(f"| {k} | {nodes} | {cells} |")
     print()
-    print(
-        "| step | per layer (fit a + b k) | t / k at the largest k | "
-        f"t({ks[-1]}) / t({ks[len(ks) // 2]}) (linear: {ks[-1] / ks[len(ks) // 2]:.1f}) |"
-    )
-    print("| --- | ---: | ---: | ---: |")
     mid = ks[len(ks) // 2]
+    print("| step | per layer (fit a + b k) | fit a + b k + c k^2: b, c | t / k at the largest k | "
+          f"t({ks[-1]}) / t({mid}) (linear: {ks[-1] / mid:.1f}) |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: |")
     for s in STEPS:
         ts = [rows[k][s] for k in ks]
         _, b = fit(ks, ts)
+        _, b2, c2 = fit2(ks, ts) if len(ks) >= 3 else (0.0, b, 0.0)
         ratio = rows[ks[-1]][s] / rows[mid][s]
-        print(f"| {s} | {1000 * b:.0f} ms | {1000 * ts[-1] / ks[-1]:.0f} ms | {ratio:.1f} |")
+        print(f"| {s} | {1000 * b:.0f} ms | {1000 * b2:.1f} ms, {1000 * c2:.2f} ms "
+              f"| {1000 * ts[-1] / ks[-1]:.0f} ms | {ratio:.1f} |")  # fmt: skip
     big = rows[ks[-1]]["total"]
     print()
     print(f"derive + numeric + render at k = {ks[-1]}: {big:.2f} s "

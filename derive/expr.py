@@ -76,13 +76,20 @@ def _hash_once(self) -> int:
 
 
 _HASHED: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 class Expr:
     """Base class of every matrix expression. Subclasses are frozen dataclasses."""
 
     shape: Shape
-    batched: bool
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -95,9 +102,23 @@ class Expr:
             cls.__hash__ = _hash_once  # kept by @dataclass(frozen=True) as an explicit hash
 
     # --- tree protocol -------------------------------------------------------------------
-    @property
+    @_Once
     def children(self) -> tuple[Expr, ...]:
-        return ()
+        """The sub-expressions: by default the fields that hold expressions (or tuples of
+        them), in declaration order. An op whose children are not plain fields says so."""
+        out: list[Expr] = []
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            if isinstance(value, Expr):
+                out.append(value)
+            elif isinstance(value, tuple) and all(isinstance(v, Expr) for v in value):
+                out.extend(value)
+        return tuple(out)
+
+    @_Once
+    def batched(self) -> bool:
+        """By default an expression has one value per sample when any child has."""
+        return any(c.batched for c in self.children)
 
     def rebuild(self, *children: Expr) -> Expr:
         """The same operation on new children, through the smart constructor."""
@@ -305,7 +326,8 @@ OPS: dict[str, type[Op]] = {}
 class Op(Expr):
     """An operation. Subclasses define, in one place:
 
-    - ``shape``/``batched`` (checked by the smart constructor that builds them),
+    - ``shape`` (checked by the smart constructor that builds it); ``children`` and ``batched``
+      only where they are not the defaults (the expression fields; batched if any child is),
     - ``numpy(args)``: the forward pass as NumPy source, given the children's source,
     - ``explicit(args)``: the forward pass on explicit SymPy matrices (the proofs use it),
     - ``vjp(k, g)``: the contribution to the residual of child ``k`` given the residual ``g``

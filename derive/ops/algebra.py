@@ -42,14 +42,6 @@ class Scale(Op):
     def shape(self):
         return self.e.shape
 
-    @property
-    def batched(self):
-        return self.e.batched
-
-    @property
-    def children(self):
-        return (self.e,)
-
     def rebuild(self, e):
         return scale(self.c, e)
 
@@ -94,14 +86,6 @@ class Add(Op):
     @property
     def shape(self):
         return self.terms[0].shape
-
-    @property
-    def batched(self):
-        return any(t.batched for t in self.terms)
-
-    @property
-    def children(self):
-        return self.terms
 
     def rebuild(self, *terms):
         return add(*terms)
@@ -182,14 +166,6 @@ class MatMul(Op):
     def shape(self):
         chain = [f for f in self.factors if not f.is_scalar] or [self.factors[-1]]
         return (chain[0].shape[0], chain[-1].shape[1])
-
-    @property
-    def batched(self):
-        return any(f.batched for f in self.factors)
-
-    @property
-    def children(self):
-        return self.factors
 
     def rebuild(self, *factors):
         return matmul(*factors)
@@ -382,14 +358,6 @@ class Transpose(Op):
     @property
     def shape(self):
         return (self.e.shape[1], self.e.shape[0])
-
-    @property
-    def batched(self):
-        return self.e.batched
-
-    @property
-    def children(self):
-        return (self.e,)
 
     def rebuild(self, e):
         return transpose(e)

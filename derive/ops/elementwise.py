@@ -163,14 +163,6 @@ class Apply(Op):
     def shape(self):
         return self.e.shape
 
-    @property
-    def batched(self):
-        return self.e.batched
-
-    @property
-    def children(self):
-        return (self.e,)
-
     def rebuild(self, e):
         return apply(self.fn, e)
 
@@ -244,10 +236,6 @@ class Hadamard(Op):
     @property
     def shape(self):
         return self.factors[0][0].shape
-
-    @property
-    def batched(self):
-        return any(f.batched for f, _ in self.factors)
 
     @property
     def children(self):
@@ -341,14 +329,6 @@ class Diag(Expr):
     @property
     def shape(self):
         return (self.v.shape[0], self.v.shape[0])
-
-    @property
-    def batched(self):
-        return self.v.batched
-
-    @property
-    def children(self):
-        return (self.v,)
 
     def rebuild(self, v):
         return Diag(v) if not isinstance(v, Ones) else Identity(v.shape[0])

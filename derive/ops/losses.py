@@ -37,14 +37,6 @@ class Softmax(Op):
     def shape(self):
         return self.z.shape
 
-    @property
-    def batched(self):
-        return self.z.batched
-
-    @property
-    def children(self):
-        return (self.z,)
-
     def rebuild(self, z):
         return softmax(z)
 
@@ -86,14 +78,6 @@ class SqNorm(Op):
     @property
     def shape(self):
         return (sp.Integer(1), sp.Integer(1))
-
-    @property
-    def batched(self):
-        return self.e.batched
-
-    @property
-    def children(self):
-        return (self.e,)
 
     def rebuild(self, e):
         return sq_norm(e)
@@ -142,14 +126,6 @@ class LogSumExp(Op):
     @property
     def shape(self):
         return (sp.Integer(1), sp.Integer(1))
-
-    @property
-    def batched(self):
-        return self.z.batched
-
-    @property
-    def children(self):
-        return (self.z,)
 
     def rebuild(self, z):
         return logsumexp(z)
@@ -263,14 +239,6 @@ class Norm(Op):
     @property
     def shape(self):
         return (sp.Integer(1), sp.Integer(1))
-
-    @property
-    def batched(self):
-        return self.e.batched
-
-    @property
-    def children(self):
-        return (self.e,)
 
     def rebuild(self, e):
         return norm(e)

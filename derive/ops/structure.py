@@ -25,14 +25,6 @@ class Concat(Op):
     def shape(self):
         return (sp.Add(*(_rows(p) for p in self.parts)), sp.Integer(1))
 
-    @property
-    def batched(self):
-        return any(p.batched for p in self.parts)
-
-    @property
-    def children(self):
-        return self.parts
-
     def rebuild(self, *parts):
         return concat(*parts)
 
@@ -88,14 +80,6 @@ class TakeRows(Op):
     @property
     def shape(self):
         return (self.stop - self.start, sp.Integer(1))
-
-    @property
-    def batched(self):
-        return self.e.batched
-
-    @property
-    def children(self):
-        return (self.e,)
 
     def rebuild(self, e):
         return take_rows(e, self.start, self.stop)

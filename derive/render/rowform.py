@@ -45,14 +45,6 @@ class Vec(Expr):
         rows, cols = self.e.shape
         return (rows * cols, sp.Integer(1))
 
-    @property
-    def batched(self):
-        return self.e.batched
-
-    @property
-    def children(self):
-        return (self.e,)
-
 
 @dataclass(frozen=True, repr=False)
 class Kron(Expr):
@@ -65,14 +57,6 @@ class Kron(Expr):
     def shape(self):
         return (self.a.shape[0] * self.b.shape[0], self.a.shape[1] * self.b.shape[1])
 
-    @property
-    def batched(self):
-        return self.a.batched or self.b.batched
-
-    @property
-    def children(self):
-        return (self.a, self.b)
-
 
 @dataclass(frozen=True, repr=False)
 class Paren(Expr):
@@ -84,14 +68,6 @@ class Paren(Expr):
     @property
     def shape(self):
         return self.e.shape
-
-    @property
-    def batched(self):
-        return self.e.batched
-
-    @property
-    def children(self):
-        return (self.e,)
 
 
 def row(e: Expr) -> Expr:

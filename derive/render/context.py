@@ -378,21 +378,18 @@ _NOTATION = [
     (r"\operatorname{diag}",
      r"$\operatorname{diag}(\mathbf{v})$ the diagonal matrix with $\mathbf{v}$ on its diagonal"),
     (r"\mathbf{1}", r"$\mathbf{1}$ the vector of ones"),
-    (r"I", r"$I$ the identity matrix"),
+    (re.compile(r"(?<![\\A-Za-z{])I(?![A-Za-z])"), r"$I$ the identity matrix"),
 ]  # fmt: skip
 
 
-def notation(texts: list[str]) -> tuple[str, ...]:
+def notation(texts: list[str], table=_NOTATION) -> tuple[str, ...]:
+    """The legend: the entries of ``table`` whose token (a string, or a pattern) the texts use."""
     joined = "\n".join(texts)
-    out = []
-    for token, words in _NOTATION:
-        if token == "I":
-            found = re.search(r"(?<![\\A-Za-z{])I(?![A-Za-z])", joined) is not None
-        else:
-            found = token in joined
-        if found:
-            out.append(words)
-    return tuple(out)
+    return tuple(
+        words
+        for token, words in table
+        if (token.search(joined) if isinstance(token, re.Pattern) else token in joined)
+    )
 
 
 def all_text(*displays) -> list[str]:

@@ -29,6 +29,7 @@ from derive.render.context import (
     layer_tex,
     loss_latex,
     merge,
+    notation,
 )
 from derive.render.printer import CLOSE, OPEN, with_superscript
 from derive.render.proof import with_index
@@ -299,7 +300,7 @@ def build(derivation, batch: bool = False) -> Backward:
     shown = [d for d, _ in batched]
     batch_display = merge(shown) if batch and shown else None
     summary = merge(briefs) if briefs else None
-    return Backward(tuple(groups), summary, notation(texts), batch_display)
+    return Backward(tuple(groups), summary, notation(texts, _NOTATION), batch_display)
 
 
 def batch_node(g, before, current, batched, net) -> None:
@@ -329,8 +330,3 @@ _NOTATION = [
     (r"\mathbf{1}", r"$\mathbf{1}$ the vector of ones"),
     (r"I_{", r"$I_n$ the identity matrix of size $n \times n$"),
 ]  # fmt: skip
-
-
-def notation(texts: list[str]) -> tuple[str, ...]:
-    joined = "\n".join(texts)
-    return tuple(words for token, words in _NOTATION if token in joined)

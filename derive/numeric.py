@@ -69,7 +69,7 @@ def prove_numeric(derivation: Derivation, sizes: dict, points: int = 3, seed: in
         # differencing noise is relative to the loss: about 1e-12 |L| per entry here, more where
         # the step is small (an entry near zero, a kink stepped over): a gradient that is zero
         # is compared with the noise, not divided by it
-        floor = 1e-5 * (1 + abs(float(forward(values, names)["loss"])))
+        floor = 1e-5 * (1 + abs(float(state[loss.name])))
         floor = max(floor, NOISE_MARGIN * max(noise, default=0.0) / TOLERANCE)
         for g in items:
             want = truth[g.q.name]

@@ -62,9 +62,14 @@ class Scale(Op):
         return [scale(sp.Rational(3, 2), test_leaf("u", 2))]
 
 
+def exact(x) -> sp.Expr:
+    """A number as SymPy, a float as the rational it stands for (0.5 -> 1/2): the proofs'
+    exact arithmetic stays exact."""
+    return sp.nsimplify(x, rational=True) if isinstance(x, (float, sp.Float)) else sp.sympify(x)
+
+
 def scale(c, e: Expr) -> Expr:
-    # 0.5 x is 1/2 x: exact, so that the proofs' exact arithmetic stays exact
-    c = sp.nsimplify(c, rational=True) if isinstance(c, (float, sp.Float)) else sp.sympify(c)
+    c = exact(c)
     if c == 1:
         return e
     if c == 0 or isinstance(e, Zero):

@@ -13,7 +13,7 @@ import sympy as sp
 
 from derive.errors import DeriveError, ShapeError
 from derive.expr import Expr, Identity, Ones, Op, Zero, shape_str, test_leaf
-from derive.ops.algebra import scale
+from derive.ops.algebra import exact, scale
 
 #: The scalar variable of every element-wise function.
 S = sp.Symbol("s", real=True)
@@ -364,13 +364,9 @@ absolute = elementwise("abs", sp.Abs, numpy="numpy.abs({0})")
 sign = elementwise("sign", sp.sign, numpy="numpy.sign({0})")
 
 
-def _number(x) -> sp.Expr:
-    return sp.nsimplify(x, rational=True) if isinstance(x, float) else sp.sympify(x)
-
-
 @functools.cache
 def leaky_relu_fn(alpha) -> ScalarFn:
-    a = _number(alpha)
+    a = exact(alpha)
     return ScalarFn(
         sp.Piecewise((S, S > 0), (a * S, True)),
         "leaky_ReLU",
@@ -381,7 +377,7 @@ def leaky_relu_fn(alpha) -> ScalarFn:
 
 @functools.cache
 def elu_fn(alpha) -> ScalarFn:
-    a = _number(alpha)
+    a = exact(alpha)
     return ScalarFn(
         sp.Piecewise((S, S > 0), (a * (sp.exp(S) - 1), True)),
         "ELU",

@@ -8,7 +8,7 @@ import sympy as sp
 
 from derive.errors import ShapeError
 from derive.expr import SCALAR_ONE, Expr, Ones, Op, shape_str, test_leaf
-from derive.ops.algebra import add, matmul, scale, transpose
+from derive.ops.algebra import add, exact, matmul, scale, transpose
 from derive.ops.elementwise import (
     ELEMENTWISE,
     Diag,
@@ -192,7 +192,7 @@ def l1_loss(prediction: Expr, target: Expr) -> Expr:
 
 
 def huber_fn(delta) -> ScalarFn:
-    d = sp.nsimplify(delta, rational=True) if isinstance(delta, float) else sp.sympify(delta)
+    d = exact(delta)
     return ScalarFn(
         sp.Piecewise((S**2 / 2, sp.Abs(S) <= d), (d * sp.Abs(S) - d**2 / 2, True)),
         "Huber",

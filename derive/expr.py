@@ -247,8 +247,10 @@ class Quantity:
     definition: Expr | None = field(default=None, compare=False, repr=False)
     layer: str | None = field(default=None, compare=False)
     aka: tuple[str, ...] = field(default=(), compare=False)
-    # what an input holds, for random test points and simplification: "real" | "onehot" | "mask"
+    # what an input holds, for random test points, simplification and training:
+    # "real" | "onehot" | "mask" | "noise" (drawn from N(0, 1) afresh at every training step)
     content: str = field(default="real", compare=False)
+    target: bool = field(default=False, compare=False)  # an input the loss compares against
     keep: float = field(default=0.5, compare=False)  # masks: probability of keeping a unit
     line: int | None = field(default=None, compare=False)
     description: str = field(default="", compare=False)

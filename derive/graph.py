@@ -43,6 +43,15 @@ def default_latex(name: str, shape) -> str:
     return body + (f"_{{{sub}}}" if sub else "")
 
 
+#: How training may start a parameter (``net.param(..., init=...)``).
+INITS = {
+    "he": "N(0, 2/fan_in), for layers followed by ReLU (the default for matrices)",
+    "xavier": "N(0, 1/fan_in), for tanh and sigmoid layers",
+    "zeros": "all zero (the default for vectors: biases)",
+    "ones": "all one (the scale gamma of batch normalisation)",
+}
+
+
 class Network:
     """A network: declare dims, inputs, parameters and nodes in order; mark the loss."""
 
@@ -52,7 +61,8 @@ class Network:
         self.name = name
         self.title = title or name
         self.source = source
-        self.dims: dict[sp.Symbol, int] = {}
+        self.dims: dict[sp.Symbol, int] = {}  # small sizes, for the proofs
+        self.train_sizes: dict[sp.Symbol, int] = {}  # real sizes, for training (where different)
         self.constants: dict[sp.Symbol, float] = {}
         self.settings: dict[str, object] = {}
         self.quantities: dict[str, Quantity] = {}
@@ -60,6 +70,7 @@ class Network:
         self.notes: dict[str, str] = {}
         self.examples: dict = {}  # name -> array, in the layout of `derive grad` (example_values)
         self.running_averages: dict[str, float] = {}  # batch statistics -> momentum rho
+        self.inits: dict[str, str] = {}  # parameter -> how training starts it (see INITS)
 
     # --- declarations --------------------------------------------------------------------
     def setting(self, name: str, default):
@@ -69,10 +80,16 @@ class Network:
         self.settings[name] = value
         return value
 
-    def dim(self, name: str, default: int) -> sp.Symbol:
-        """A symbolic dimension with a small concrete default (used by the proofs)."""
+    def dim(self, name: str, default: int, size: int | None = None) -> sp.Symbol:
+        """A symbolic dimension with a small concrete default (used by the proofs) and, if the
+        network is trained at another size that the data does not fix (hidden units), that
+        ``size``."""
         sym = sp.Symbol(name, positive=True, integer=True)
         self.dims[sym] = int(default)
+        if size is not None:
+            if int(size) < 1:
+                raise DeriveError(f"dim {name}: size must be a positive integer, got {size}")
+            self.train_sizes[sym] = int(size)
         return sym
 
     def constant(self, name: str, value: float) -> sp.Symbol:
@@ -85,13 +102,22 @@ class Network:
         return sym
 
     def input(self, name: str, size=1, latex: str | None = None, *, onehot: bool = False,
-              mask: float | None = None, per_sample: bool = True,
-              description: str = "") -> Leaf:  # fmt: skip
+              mask: float | None = None, noise: bool = False, target: bool = False,
+              per_sample: bool = True, description: str = "") -> Leaf:  # fmt: skip
         """A per-sample input (a column vector, one per sample). ``onehot``: a one-hot (or
-        probability) vector, so its entries sum to one; ``mask``: a dropout mask whose entries
-        are 0 or 1/keep, ``mask`` being the keep probability; ``per_sample=False``: one value
-        for the whole batch, such as the weight lambda of a regulariser."""
-        content = "onehot" if onehot else "mask" if mask is not None else "real"
+        probability) vector, so its entries sum to one (a label: a target); ``mask``: a dropout
+        mask whose entries are 0 or 1/keep, ``mask`` being the keep probability; ``noise``:
+        standard normal noise (a VAE's epsilon); ``target``: what the loss compares a prediction
+        with (a regression target), so training takes it from the data's targets;
+        ``per_sample=False``: one value for the whole batch, such as the weight lambda of a
+        regulariser. Training draws masks and noise afresh at every step."""
+        if sum((onehot, mask is not None, noise)) > 1:
+            raise DeriveError(f"input {name}: onehot, mask and noise exclude one another")
+        if mask is not None and not 0 < mask <= 1:
+            raise DeriveError(f"input {name}: the keep probability mask={mask} is not in (0, 1]")
+        content = "real"
+        if onehot or mask is not None or noise:
+            content = "onehot" if onehot else "mask" if mask is not None else "noise"
         return self._add(
             name,
             (size, 1),
@@ -99,13 +125,21 @@ class Network:
             per_sample,
             latex,
             content=content,
+            target=target or onehot,
             keep=mask if mask is not None else 0.5,
             description=description,
         )
 
-    def param(self, name: str, shape, latex: str | None = None, description: str = "") -> Leaf:
-        """A parameter: a matrix (rows, cols) or a column vector of the given size."""
+    def param(self, name: str, shape, latex: str | None = None, description: str = "",
+              init: str | None = None) -> Leaf:  # fmt: skip
+        """A parameter: a matrix (rows, cols) or a column vector of the given size. ``init``:
+        how training starts it, one of INITS; by default a matrix is drawn from He's
+        N(0, 2/fan_in) and a vector (a bias) starts at zero."""
         shape = shape if isinstance(shape, tuple) else (shape, 1)
+        if init is not None:
+            if init not in INITS:
+                raise DeriveError(f"param {name}: init {init!r} is not one of {', '.join(INITS)}")
+            self.inits[name] = init
         return self._add(name, shape, "param", False, latex, description=description)
 
     def node(self, name: str, definition: Expr, latex: str | None = None, *,

@@ -43,6 +43,8 @@ def batch_norm(net: Network, name: str, s: Leaf, gamma: Leaf | None = None,
         scaled = hadamard(gamma, hat) if gamma is not None else hat
         out = net.node(f"{latex}tilde_{name}", scaled + beta if beta is not None else scaled,
                        rf"\tilde{{\mathbf{{{latex}}}}}", layer=layer)  # fmt: skip
+    if gamma is not None and isinstance(gamma, Leaf) and gamma.q.kind == "param":
+        net.inits.setdefault(gamma.q.name, "ones")  # the identity transform to start with
     net.running_averages[mu.q.name] = momentum
     net.running_averages[v.q.name] = momentum
     net.notes["test time"] = (

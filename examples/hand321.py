@@ -21,7 +21,7 @@ d = net.dim("d", 3)  # inputs
 d_h = net.dim("d_h", 2)  # hidden units
 
 x = net.input("x", d, description="the input")
-t = net.input("t", 1, "t", description="the target")
+t = net.input("t", 1, "t", target=True, description="the target")
 W1 = net.param("W1", (d_h, d), "W_{1}", description="the weights of the hidden layer")
 b1 = net.param("b1", d_h, r"\mathbf{b}_{1}", description="the biases of the hidden layer")
 W2 = net.param("W2", (1, d_h), "W_{2}", description="the weights of the output unit")

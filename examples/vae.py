@@ -16,7 +16,7 @@ h = net.dim("h", 3)  # hidden units of the encoder
 k = net.dim("k", 2)  # latent dimension
 
 x = net.input("x", d, description="the data")
-eps = net.input("eps", k, r"\boldsymbol{\epsilon}", description="standard normal noise")
+eps = net.input("eps", k, r"\boldsymbol{\epsilon}", noise=True, description="standard normal noise")
 
 W_e = net.param("W_e", (h, d))
 b_e = net.param("b_e", h)

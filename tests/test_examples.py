@@ -20,6 +20,7 @@ CASES = [
     ("klayer", {"k": 4}),
     ("batchnorm", {}),
     ("vae", {}),
+    ("mlp", {}),
     *[("losses", {"loss": name}) for name in LOSSES],
 ]
 

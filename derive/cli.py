@@ -236,20 +236,33 @@ def report(
             "plus the batch at once (G^T X^T).",
         ),
     ] = "residual",
+    metrics: Annotated[
+        Path | None,
+        typer.Option(
+            help="The metrics JSON of derive train: adds a section with the training curves.",
+            show_default=False,
+        ),
+    ] = None,
     settings: Settings = None,
 ) -> None:
     """Derive every residual and gradient, prove them, and write the report."""
     with user_errors():
+        from derive.render import training
         from derive.render.report import check_notation, write_report
 
         check_notation(notation)  # before the proofs, which take a while
         net = load(file, settings)
+        curves = (
+            None if metrics is None else training.build(training.read_metrics(metrics, net.name))
+        )
         derivation = net.derive()
         from derive.verify import verify
 
         verification = verify(derivation)
         out_dir = out if out is not None else Path("reports") / net.name
-        paths = write_report(derivation, verification, out_dir, FORMATS[format], notation)
+        paths = write_report(
+            derivation, verification, out_dir, FORMATS[format], notation, training=curves
+        )
     for path in paths:
         typer.echo(str(path))
     if not verification.ok:

@@ -18,7 +18,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import sympy as sp
 
-from derive.compile import compile_expressions, compile_network, internal_shape, size_names
+from derive.compile import (
+    compile_expressions,
+    compile_network,
+    external_shape,
+    internal_shape,
+    size_names,
+)
 from derive.data import Images, load_images
 from derive.errors import DeriveError
 from derive.expr import Leaf, Quantity, leaves, m
@@ -261,9 +267,10 @@ def init_params(net: Network, sizes: dict, rng: np.random.Generator) -> dict[str
     """He's N(0, 2/fan_in) for matrices, zeros for vectors, unless ``net.param(init=...)``."""
     params = {}
     for q in net.params:
-        shape = internal_shape(q, sizes)
-        fan_in = shape[1] if len(shape) == 2 else 1
-        init = net.inits.get(q.name, "he" if len(shape) == 2 else "zeros")
+        shape = internal_shape(q, sizes)  # a (1 x h) row of weights is stored as (h,)
+        rows, cols = (int(sp.sympify(s).subs(sizes)) for s in q.shape)
+        fan_in = cols
+        init = net.inits.get(q.name, "he" if q.shape[1] != 1 else "zeros")
         if init in ("he", "xavier"):
             std = math.sqrt((2.0 if init == "he" else 1.0) / fan_in)
             params[q.name] = rng.normal(0.0, std, size=shape)
@@ -391,7 +398,8 @@ class Trainer:
             total = 0.0
             for step, first in enumerate(range(0, n, s.batch_size), 1):
                 index = order[first : first + s.batch_size]
-                loss = self.step(self.batch(self.train_arrays, index), lr)
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    loss = self.step(self.batch(self.train_arrays, index), lr)  # checked next
                 if not math.isfinite(loss):
                     raise DeriveError(
                         f"the loss became {loss} at epoch {epoch}, step {step} (lr {lr:g}): "
@@ -412,12 +420,17 @@ class Trainer:
     def steps_per_epoch(self) -> int:
         return -(-self.data.n_train // self.settings.batch_size)
 
+    def external_params(self) -> dict[str, np.ndarray]:
+        """The parameters in the layout of ``derive grad``: weights (out x in), biases 1-D."""
+        sizes = self.data.sizes
+        return {
+            q.name: self.params[q.name].reshape(external_shape(q, sizes)) for q in self.net.params
+        }
+
     def result(self, epochs: tuple[Epoch, ...]) -> Result:
         net, sizes = self.net, self.data.sizes
         count = int(net.parameter_count().subs(sizes))
-        from derive.compile import external_shape
-
-        params = {q.name: self.params[q.name].reshape(external_shape(q, sizes)) for q in net.params}
+        params = {k: v.copy() for k, v in self.external_params().items()}
         return Result(
             net.name,
             self.data.description,

@@ -85,18 +85,20 @@ def check_notation(notation: str) -> str:
     return notation
 
 
-def render_tex(derivation, verification=None, notation: str = "residual") -> str:
+def render_tex(derivation, verification=None, notation: str = "residual", training=None) -> str:
+    """``training``: a :class:`derive.render.training.Training`, drawn as a section of curves."""
     r = context.build(derivation, verification)
     if check_notation(notation) in ("jacobian", "batch"):
         from derive.render import jacobian
 
         j = jacobian.build(derivation, batch=notation == "batch")
-        return render("jacobian.tex.j2", r=r, j=j)
-    return render("report.tex.j2", r=r)
+        return render("jacobian.tex.j2", r=r, j=j, t=training)
+    return render("report.tex.j2", r=r, t=training)
 
 
-def render_md(derivation, verification=None, part: str = "all") -> str:
-    return render("report.md.j2", r=context.build(derivation, verification), part=part)
+def render_md(derivation, verification=None, part: str = "all", training=None) -> str:
+    r = context.build(derivation, verification)
+    return render("report.md.j2", r=r, part=part, t=training)
 
 
 # --- Jupyter ------------------------------------------------------------------------------
@@ -104,12 +106,12 @@ def network_markdown(net) -> str:
     """The network (inputs, parameters, forward pass, loss) as Markdown with $$ math."""
     from derive.backprop import Derivation
 
-    return render("report.md.j2", r=context.build(Derivation(net, (), ())), part="network")
+    return render("report.md.j2", r=context.build(Derivation(net, (), ())), part="network", t=None)
 
 
 def derivation_markdown(derivation) -> str:
     """The residuals and parameter gradients as Markdown with $$ math."""
-    return render_md(derivation, None, part="derivation")
+    return render_md(derivation, None, part="derivation", training=None)
 
 
 def network_latex(net) -> str:
@@ -137,7 +139,7 @@ def _math(displays) -> str:
 
 # --- files --------------------------------------------------------------------------------
 def write_report(derivation, verification, out_dir: Path, formats: set[str],
-                 notation: str = "residual") -> list[Path]:  # fmt: skip
+                 notation: str = "residual", training=None) -> list[Path]:  # fmt: skip
     """Write <name>.tex (always), and <name>.md and <name>.pdf when asked; return the paths.
     ``notation`` is "residual" (the homework's), "jacobian" (the lectures'), or "batch" (the
     lectures', plus the backward pass for the whole batch in matrices).
@@ -150,15 +152,23 @@ def write_report(derivation, verification, out_dir: Path, formats: set[str],
         raise DeriveError(f"unknown report format(s) {names}: use tex, pdf, md")
     if check_notation(notation) != "residual" and "md" in formats:
         raise DeriveError("the Markdown report is in the residual notation only: use pdf or tex")
-    out_dir = Path(out_dir)
-    name = derivation.network.name
+    tex = render_tex(derivation, verification, notation, training)
+    md = render_md(derivation, verification, training=training) if "md" in formats else None
+    return write_documents(derivation.network.name, tex, Path(out_dir), formats, md)
+
+
+def write_documents(name: str, tex: str, out_dir: Path, formats: set[str],
+                    md: str | None = None) -> list[Path]:  # fmt: skip
+    """Write <name>.tex, and <name>.md (given) and <name>.pdf (built from the .tex) when
+    ``formats`` asks, staged in a temporary folder and moved into ``out_dir`` only once all are
+    made; return the paths. Any write-up with a .tex (the report, the initialisation study)."""
     with tempfile.TemporaryDirectory(prefix="derive-report-") as tmp:
         stage = Path(tmp)
         made = [stage / f"{name}.tex"]
-        made[0].write_text(render_tex(derivation, verification, notation), encoding="utf-8")
-        if "md" in formats:
+        made[0].write_text(tex, encoding="utf-8")
+        if "md" in formats and md is not None:
             made.append(stage / f"{name}.md")
-            made[-1].write_text(render_md(derivation, verification), encoding="utf-8")
+            made[-1].write_text(md, encoding="utf-8")
         if "pdf" in formats:
             if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
                 print(INSTALL_HINT, file=sys.stderr)

@@ -34,6 +34,12 @@ def _concat(parts):
                               else numpy.broadcast_to(p, lead + p.shape[-1:]) for p in parts],
                              axis=-1)
 
+def _sample_outer(a, b):
+    # sum_i a_i b_i^T = A^T B. OpenBLAS runs this product about 25% faster when the result
+    # is tall rather than wide (784 x 50 rather than 50 x 784; measured at batch 16 to 1024),
+    # so a wide one is computed as (B^T A)^T, a transposed view
+    return (b.T @ a).T if a.shape[1] < b.shape[1] else a.T @ b
+
 def _logsumexp(z):
     top = z.max(axis=-1)
     return top + numpy.log(numpy.exp(z - top[..., None]).sum(axis=-1))
@@ -234,7 +240,8 @@ class Compiled:
         net = self.network
         declared = net.inputs + net.params
         try:
-            key = tuple(np.shape(values[q.name]) for q in declared)
+            key = tuple(getattr(values[q.name], "shape", None) or np.shape(values[q.name])
+                        for q in declared)  # fmt: skip
         except KeyError:
             key = None  # bind_sizes names the missing array
         binding = self._bindings.get(key)
@@ -252,16 +259,61 @@ class Compiled:
         """values: every input (samples first) and parameter by name. Returns the loss under its
         own name and ``grad_<param>`` for each parameter, shaped as the parameter."""
         binding = self.bind(values)
-        inside = {
-            name: np.asarray(values[name], dtype=float).reshape(shape)
-            for name, shape in binding.inside.items()
-        }
-        out = self.function(inside, binding.sizes)
+        out = self.function(_shaped(values, binding.inside), binding.sizes)
         loss = self.network.loss_quantity.name
         result = {loss: np.asarray(out.pop(loss), dtype=float)}
         for name, shape in binding.outside.items():
-            result[f"grad_{name}"] = np.asarray(out[name], dtype=float).reshape(shape)
+            result[f"grad_{name}"] = _reshape(np.asarray(out[name], dtype=float), shape)
         return result
+
+
+def _reshape(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return array if array.shape == shape else array.reshape(shape)
+
+
+def _shaped(values: dict, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """The arrays as float64 in the given shapes; no copies where they already are (this runs
+    at every training step)."""
+    out = {}
+    for name, shape in shapes.items():
+        array = values[name]
+        if not (isinstance(array, np.ndarray) and array.dtype == np.float64):
+            array = np.asarray(array, dtype=float)
+        out[name] = _reshape(array, shape)
+    return out
+
+
+def op_count(e: Expr) -> int:
+    """How many operations computing ``e`` takes, shared sub-expressions once."""
+    seen: set = set()
+
+    def walk(x: Expr) -> None:
+        if x not in seen:
+            seen.add(x)
+            for c in x.children:
+                walk(c)
+
+    walk(e)
+    return sum(isinstance(x, Op) for x in seen)
+
+
+def backward_pass(derivation: Derivation, outputs: dict[str, Expr]) -> list[tuple[Quantity, Expr]]:
+    """The residuals to compute, loss first, each in the cheaper of its two proved forms: the
+    compact one (from the residuals of its consumers: backpropagation) or, where that is no
+    more work, the expanded one in forward quantities ((p - y)/m, not the chain through dJ/dp);
+    then only those that the outputs need, directly or through other residuals."""
+    chosen = {}
+    for g in derivation.residuals:
+        cheaper = op_count(g.expanded) < op_count(g.compact)
+        chosen[g.q] = g.expanded if cheaper else g.compact
+    needed: set[Quantity] = set()
+    todo = [r.q for e in outputs.values() for r in leaves(e, Residual)]
+    while todo:
+        q = todo.pop()
+        if q not in needed and q in chosen:
+            needed.add(q)
+            todo += [r.q for r in leaves(chosen[q], Residual)]
+    return [(g.q, chosen[g.q]) for g in derivation.residuals if g.q in needed]
 
 
 def compile_network(net: Network, derivation: Derivation | None = None,
@@ -269,9 +321,8 @@ def compile_network(net: Network, derivation: Derivation | None = None,
     """The loss and every parameter gradient (and any ``extra`` outputs, such as the batch
     statistics training keeps running averages of) as one function."""
     derivation = derivation or net.derive()
-    residuals = [(g.q, g.compact) for g in derivation.residuals]
     outputs = {net.loss_quantity.name: Leaf(net.loss_quantity)}
     outputs.update({g.q.name: g.compact for g in derivation.gradients})
     outputs.update(extra or {})
-    fn = Codegen(net).build(outputs, residuals)
+    fn = Codegen(net).build(outputs, backward_pass(derivation, outputs))
     return Compiled(net, derivation, fn)

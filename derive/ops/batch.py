@@ -29,7 +29,7 @@ class BatchSum(Op):
         if isinstance(e, MatMul) and len(e.factors) == 2 and all(f.batched for f in e.factors):
             a, b = e.factors
             if layout.kind(a) == "col" and layout.kind(b) == "row":
-                return f"({code(a)}.T @ {code(b)})"
+                return f"_sample_outer({code(a)}, {code(b)})"
         if isinstance(e, MatMul) and len(e.factors) == 2 and not e.factors[0].is_scalar:
             a, b = e.factors
             return layout.einsum_product(code(a), a, code(b), b, keep_batch=False)

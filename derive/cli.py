@@ -517,6 +517,61 @@ def init_study(
         typer.echo(str(path))
 
 
+@app.command()
+def handcalc(
+    file: NetworkFile,
+    values: Annotated[
+        Path | None,
+        typer.Option(
+            "--values",
+            help="A YAML file mapping every input and parameter to a number or nested lists: "
+            "samples first, weights (out x in), biases 1-D, as for derive grad. Default: the "
+            "example values the network file ships, or else random ones (seed 0).",
+            show_default=False,
+        ),
+    ] = None,
+    digits: Annotated[
+        int,
+        typer.Option(help="Decimals of the printed numbers (at least this many significant)."),
+    ] = 4,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder (default: reports/<network name>/).",
+            show_default=False,
+            file_okay=False,
+        ),
+    ] = None,
+    format: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="pdf: .tex and PDF (needs LaTeX); tex: the .tex only; md: .tex and Markdown.",
+        ),
+    ] = Format.pdf,
+    settings: Settings = None,
+) -> None:
+    """Write the forward and backward pass with the numbers put in at every step (formula,
+    numbers, result), as a hand calculation: to <name>_handcalc.tex and the PDF or Markdown."""
+    with user_errors():
+        from derive.handcalc import calculate, read_values
+        from derive.render.handcalc import write
+
+        net = load(file, settings)
+        if values is None:
+            calc = calculate(net, digits=digits)
+        else:
+            given = read_values(values)
+            calc = calculate(net, given, digits, str(values), f"those of {values.name}")
+        out_dir = out if out is not None else Path("reports") / net.name
+        paths = write(calc, out_dir, FORMATS[format])
+    for path in paths:
+        typer.echo(str(path))
+
+
 def print_results(net, result: dict, label: str, arrays: dict) -> None:
     """The loss and every gradient, labelled as the verify table labels them (dL/dW)."""
     import numpy as np

@@ -1,0 +1,170 @@
+"""The likely mistake behind a wrong gradient: the right formula, broken in each common way,
+compared with the student's.
+
+Each rule takes one sub-expression of the right formula and returns it broken the way a student
+breaks it; every place the rule applies gives one candidate. A candidate the student's formula
+equals (see :mod:`derive.claims.compare`) names the slip. The rules are a table, apart from the
+code that applies them, so a new kind of slip is one entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import sympy as sp
+
+from derive.backprop import Gradient
+from derive.claims.compare import compare
+from derive.errors import DeriveError
+from derive.expr import Expr, Leaf, m
+from derive.graph import Network
+from derive.ops.algebra import Add, MatMul, Scale, Transpose, add, matmul, scale, transpose
+from derive.ops.elementwise import Apply, Hadamard, hadamard
+
+MAX_CANDIDATES = 80  # comparisons per claim, at a few ms each
+
+
+def _no_transpose(e: Expr) -> Expr | None:
+    return e.e if isinstance(e, Transpose) else None
+
+
+def _extra_transpose(e: Expr) -> Expr | None:
+    r, c = e.shape
+    if r == c and r != 1 and not isinstance(e, Transpose | Leaf):
+        return transpose(e)
+    return None
+
+
+def _no_one_over_m(e: Expr) -> Expr | None:
+    if isinstance(e, Scale) and e.c.has(m):
+        rest = sp.simplify(e.c * m)
+        if not rest.has(m):
+            return scale(rest, e.e)
+    return None
+
+
+def _sign_flip(e: Expr) -> Expr | None:
+    return scale(-1, e)
+
+
+def _hadamard_for_product(e: Expr) -> Expr | None:
+    """A Hadamard product written where a matrix product belongs."""
+    if isinstance(e, MatMul) and len(e.factors) == 2:
+        a, b = e.factors
+        if a.shape == b.shape:
+            return hadamard(a, b)
+        if a.shape == (b.shape[1], b.shape[0]):
+            return hadamard(transpose(a), b)
+    return None
+
+
+def _product_for_hadamard(e: Expr) -> Expr | None:
+    """A matrix product written where a Hadamard product belongs (diag dropped)."""
+    if isinstance(e, Hadamard) and len(e.factors) == 2 and all(p == 1 for _, p in e.factors):
+        (a, _), (b, _) = e.factors
+        for x, y in ((a, b), (b, a)):
+            if x.shape[1] == 1 and x.shape[0] != 1:
+                try:
+                    return matmul(transpose(x), y) if y.shape[0] == x.shape[0] else None
+                except DeriveError:
+                    return None
+    return None
+
+
+def _no_activation_derivative(e: Expr) -> Expr | None:
+    """The factor f'(s) of an activation left out: a Hadamard factor made of element-wise
+    functions of one quantity (sigma o (1 - sigma), 1 - tanh^2, 1[s > 0])."""
+    if not isinstance(e, Hadamard):
+        return None
+    for k, (f, power) in enumerate(e.factors):
+        if power == 1 and _is_activation_factor(f):
+            rest = [(x, p) for j, (x, p) in enumerate(e.factors) if j != k]
+            return hadamard(*rest) if rest else None
+    return None
+
+
+def _is_activation_factor(f: Expr) -> bool:
+    if isinstance(f, Apply):
+        return True
+    if isinstance(f, Add | Hadamard | Scale):
+        return any(isinstance(x, Apply) for x in f.children) and not any(
+            isinstance(x, MatMul) for x in f.children
+        )
+    return False
+
+
+#: slip -> rule; a rule returns the sub-expression broken, or None where it does not apply
+RULES: dict[str, Callable[[Expr], Expr | None]] = {
+    "a missing transpose": _no_transpose,
+    "an extra transpose": _extra_transpose,
+    "a missing 1/m": _no_one_over_m,
+    "a Hadamard product where a matrix product belongs": _hadamard_for_product,
+    "a matrix product where a Hadamard product belongs": _product_for_hadamard,
+    "a missing derivative factor of an activation": _no_activation_derivative,
+}
+
+
+def broken(e: Expr, rule: Callable[[Expr], Expr | None]) -> Iterator[Expr]:
+    """``e`` with one sub-expression broken by ``rule``, at every place it applies."""
+    here = _safely(rule, e)
+    if here is not None and here.shape == e.shape:
+        yield here
+    children = e.children
+    for k, child in enumerate(children):
+        for b in broken(child, rule):
+            parts = list(children)
+            parts[k] = b
+            try:
+                rebuilt = e.rebuild(*parts)
+            except (DeriveError, ValueError, TypeError):
+                continue
+            if rebuilt.shape == e.shape:
+                yield rebuilt
+
+
+def _safely(rule, e):
+    try:
+        return rule(e)
+    except (DeriveError, ValueError, TypeError):
+        return None
+
+
+def dropped_branches(gradient: Gradient, expanded: dict) -> Iterator[Expr]:
+    """The residual of a node that feeds several others with one consumer's share left out:
+    the compact form's terms, each consumer's residual in its expanded form, all but one."""
+    if len(gradient.terms) < 2:
+        return
+    from derive.expr import Residual, substitute
+
+    products = [t.product for t in gradient.terms]
+    for k in range(len(products)):
+        kept = [p for j, p in enumerate(products) if j != k]
+        try:
+            yield substitute(add(*kept), {Residual(q): e for q, e in expanded.items()})
+        except (DeriveError, ValueError, TypeError):
+            continue
+
+
+def likely_slip(net: Network, right: Expr, claimed: Expr, gradient: Gradient | None = None,
+                expanded: dict | None = None) -> str | None:  # fmt: skip
+    """The name of the first slip whose broken formula equals ``claimed``, or None."""
+    tried = 0
+    candidates: list[tuple[str, Iterator[Expr]]] = [("a sign flip", iter([scale(-1, right)]))]
+    if gradient is not None and expanded is not None:
+        candidates.append(
+            ("a dropped branch where the graph fans out", dropped_branches(gradient, expanded))
+        )
+    candidates += [(name, broken(right, rule)) for name, rule in RULES.items()]
+    for name, options in candidates:
+        for candidate in options:
+            tried += 1
+            if tried > MAX_CANDIDATES:
+                return None
+            if candidate.shape != claimed.shape or candidate == right:
+                continue
+            try:
+                if compare(net, candidate, claimed).verdict in ("equal", "almost-everywhere"):
+                    return name
+            except DeriveError:
+                continue
+    return None

@@ -1,0 +1,434 @@
+"""Checking a claims file: each claim parsed, given its meaning, and compared with the truth.
+
+A claim about the network (a residual or a gradient of its loss) is compared with derive's proved
+formula; an identity in declared symbols with itself, both sides as expressions of a small
+network made of the symbols; a number with the value at the file's (or the network's) values.
+A wrong formula comes back with the point where it fails, both sides' values there, the right
+expression in the course's notation, and the likely slip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from derive.backprop import Derivation, Gradient
+from derive.claims import ast
+from derive.claims.claimfile import ClaimEntry, ClaimsFile, Symbol, read_claims
+from derive.claims.compare import compare
+from derive.claims.meaning import InvalidClaim, Scope, as_number, build, key_of
+from derive.claims.slips import likely_slip
+from derive.claims.verdict import ClaimResult, FileResult
+from derive.errors import DeriveError
+from derive.expr import Expr, Leaf, Quantity, m, shape_str, substitute
+from derive.graph import Network
+
+SECONDS_PER_CLAIM = 10.0
+ROUND = 6  # significant digits of the numbers shown
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError after ``seconds`` (where signals can be had: the main thread)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# --- the file -----------------------------------------------------------------------------
+def check_file(path: Path) -> FileResult:
+    """Every claim of the file; a DeriveError when the file itself cannot be read."""
+    claims = read_claims(Path(path))
+    checker = Checker(claims)
+    return FileResult(
+        claims.path, claims.student, tuple(checker.check(entry) for entry in claims.claims)
+    )
+
+
+class Checker:
+    def __init__(self, claims: ClaimsFile):
+        import derive
+
+        self.claims = claims
+        self.net: Network | None = None
+        self.derivation: Derivation | None = None
+        if claims.network is not None:
+            self.net = derive.load(claims.network, **claims.settings)
+        self.symbols_net = symbols_network(claims.symbols)
+        self._names: dict[int, dict] = {}
+
+    # --- one claim --------------------------------------------------------------------------
+    def check(self, entry: ClaimEntry) -> ClaimResult:
+        start = time.perf_counter()
+        try:
+            with time_limit(SECONDS_PER_CLAIM):
+                result = self._check(entry)
+        except TimeoutError:
+            result = _result(entry, "invalid", f"took longer than {SECONDS_PER_CLAIM:g} s")
+        except InvalidClaim as err:
+            result = _result(entry, "invalid", str(err))
+        except DeriveError as err:
+            position = getattr(err, "position", None)
+            if position is not None:
+                result = _result(entry, "unparseable", str(err), position=position)
+            else:
+                result = _result(entry, "invalid", str(err))
+        except (RecursionError, MemoryError, OverflowError, ZeroDivisionError) as err:
+            result = _result(entry, "invalid", f"cannot be evaluated ({type(err).__name__})")
+        return _with_time(result, time.perf_counter() - start)
+
+    def _check(self, entry: ClaimEntry) -> ClaimResult:
+        from derive.claims.parse import parse_claim
+
+        if entry.problem:
+            return _result(entry, "invalid", entry.problem)
+        tree = parse_claim(entry.text, frozenset(self.claims.functions))
+        if not isinstance(tree, ast.Equation):
+            raise InvalidClaim("a claim is an equation, lhs = rhs")
+        scope = self.scope_for(tree)
+        lhs = tree.sides[0]
+        scope.sample = sample_index(lhs, scope)
+        number = as_number(tree.sides[-1])
+        if number is not None and as_number(lhs) is None and len(tree.sides) == 2:
+            return self.check_number(entry, lhs, number, scope)
+        sides = tree.sides
+        for a, b in zip(sides, sides[1:]):
+            result = self.check_pair(entry, a, b, scope)
+            if result.verdict != "correct" or b is sides[-1]:
+                return result
+        raise AssertionError("unreachable")
+
+    def check_pair(self, entry, a: ast.Node, b: ast.Node, scope: Scope) -> ClaimResult:
+        right, gradient = self.side(a, scope)
+        claimed, _ = self.side(b, scope)
+        if right.shape != claimed.shape or right.batched != claimed.batched:
+            return _result(entry, "invalid", _shape_message(right, claimed))
+        net = scope.net
+        outcome = compare(net, right, claimed)
+        if outcome.verdict == "equal":
+            return _result(entry, "correct", "both sides agree")
+        if outcome.verdict == "almost-everywhere":
+            where = ", ".join(f"{k} = {_fmt(v)}" for k, v in (outcome.point or {}).items())
+            return _result(
+                entry,
+                "almost-everywhere",
+                "both sides agree except where a kink is met (a set of measure zero), e.g. at "
+                + where,
+            )
+        if outcome.verdict == "undecided":
+            return _result(entry, "invalid", "cannot be evaluated at any point tried")
+        slip = None
+        if gradient is not None and self.derivation is not None:
+            expanded = {g.q: g.expanded for g in self.derivation.residuals}
+            slip = likely_slip(net, right, claimed, gradient, expanded)
+        elif gradient is None:
+            slip = likely_slip(net, right, claimed)
+        from derive.render.printer import latex
+
+        loss = self.net.loss_quantity.latex if self.net is not None and net is self.net else "f"
+        message = "the two sides differ" + (f": probably {slip}" if slip else "")
+        return ClaimResult(
+            entry.id,
+            entry.text,
+            "incorrect",
+            message,
+            point=_point(net, outcome.point, right, claimed),
+            claimed_value=_plain(outcome.claimed),
+            correct_value=_plain(outcome.correct),
+            expected=latex(right, index=scope.sample, loss=loss),
+            slip=slip,
+        )
+
+    def side(self, node: ast.Node, scope: Scope) -> tuple[Expr, Gradient | None]:
+        """A side's expression, and the derived Gradient when the side is a derivative."""
+        if isinstance(node, ast.Derivative) and scope.net is self.net:
+            expr, gradient, _ = self.network_derivative(node, scope)
+            return expr, gradient
+        return build(node, scope), None
+
+    # --- number claims ------------------------------------------------------------------------
+    def check_number(self, entry, lhs: ast.Node, number: Fraction, scope: Scope) -> ClaimResult:
+        net = scope.net
+        values = self.values(net)
+        entry_index = None
+        if isinstance(lhs, ast.Derivative) and net is self.net:
+            expr, _, entry_index = self.network_derivative(lhs, scope)
+        elif isinstance(lhs, ast.Name) and self.alias(lhs) is not None:
+            q, entry_index = self.alias(lhs)
+            expr = Leaf(q)
+        else:
+            expr = build(lhs, scope)
+        value = evaluate(net, expr, values)
+        if entry_index is not None:
+            value = value[tuple(k - 1 for k in entry_index)]
+        if np.size(value) != 1:
+            raise InvalidClaim(
+                f"the left-hand side is {np.shape(value)} numbers; a number claim needs one: "
+                "name an entry with an alias (w_1: 'W1[1,1]')"
+            )
+        true = float(np.asarray(value).reshape(()))
+        claimed = float(number)
+        tolerance = entry.tolerance
+        scale_ = max(abs(true), 1e-12)
+        if abs(claimed - true) <= tolerance * scale_:
+            return _result(entry, "correct", f"{_fmt(claimed)} agrees with {_fmt(true)}")
+        slip = "a sign error" if abs(claimed + true) <= tolerance * scale_ else None
+        message = f"the value is {_fmt(true)}, not {_fmt(claimed)}" + (
+            f": {slip} (the size is right, the sign is not)" if slip else ""
+        )
+        return ClaimResult(
+            entry.id,
+            entry.text,
+            "incorrect",
+            message,
+            claimed_value=claimed,
+            correct_value=true,
+            slip=slip,
+        )
+
+    def values(self, net: Network) -> dict[str, np.ndarray]:
+        given = dict(net.examples) if net is self.net else {}
+        for name, value in self.claims.values.items():
+            if name not in net.quantities:
+                raise InvalidClaim(f"values: {name} is no input or parameter of {net.name}")
+            given[name] = np.asarray(value, dtype=float)
+        missing = [q.name for q in net.inputs + net.params if q.name not in given]
+        if missing:
+            raise InvalidClaim(
+                f"a number claim needs values: {missing[0]} has none (values: in the file)"
+            )
+        return given
+
+    # --- names ------------------------------------------------------------------------------
+    def scope_for(self, tree: ast.Equation) -> Scope:
+        """The symbols' little network when the claim names a declared symbol (or there is no
+        network), else the network."""
+        written = {key_of(n)[0] if n.sub is None else f"{n.base}_{n.sub}" for n in _names(tree)}
+        use_symbols = self.net is None or bool(written & set(self.claims.symbols))
+        net = self.symbols_net if use_symbols else self.net
+        return Scope(
+            net=net,
+            names=self.names_of(net),
+            functions=dict(self.claims.functions),
+            aliases={k: self.alias_target(v) for k, v in self.claims.aliases.items()}
+            if net is self.net
+            else {},
+            derivative=self.derivative,
+        )
+
+    def names_of(self, net: Network) -> dict:
+        if id(net) not in self._names:
+            self._names[id(net)] = quantity_names(net)
+        return self._names[id(net)]
+
+    def alias_target(self, text: str) -> tuple[Quantity, tuple[int, ...] | None]:
+        name, _, rest = text.partition("[")
+        q = self.net.quantities.get(name) if self.net is not None else None
+        if q is None:
+            raise InvalidClaim(f"alias target {name} is no quantity of the network")
+        entry = tuple(int(k) for k in rest.rstrip("]").split(",")) if rest else None
+        return q, entry
+
+    def alias(self, node: ast.Name):
+        text = self.claims.aliases.get(node.base if node.sub is None else f"{node.base}_{node.sub}")
+        return None if text is None else self.alias_target(text)
+
+    # --- derivatives --------------------------------------------------------------------------
+    def derivative(self, node: ast.Derivative, scope: Scope):
+        if scope.net is self.net and self.net is not None:
+            expr, gradient, entry = self.network_derivative(node, scope)
+            if entry is not None:
+                raise InvalidClaim("a derivative by one entry belongs in a number claim")
+            return expr, gradient
+        return self.symbol_derivative(node, scope), None
+
+    def network_derivative(self, node: ast.Derivative, scope: Scope):
+        net = self.net
+        f = node.f
+        loss = net.loss_quantity
+        if not (isinstance(f, ast.Name) and scope.names.get(key_of(f)) == loss):
+            raise InvalidClaim(f"only derivatives of the loss {loss.name} are checked here")
+        var, entry = node.var, None
+        if isinstance(var, ast.Sup) and isinstance(var.base, ast.Name):
+            var = var.base
+        if not isinstance(var, ast.Name):
+            raise InvalidClaim("a derivative is by one quantity")
+        alias = self.alias(var)
+        if alias is not None:
+            q, entry = alias
+        else:
+            q = scope.names.get(key_of(var))
+            if q is None and var.sub is not None:
+                q = scope.names.get((var.base, None, tuple(var.accents), var.label))
+        if q is None:
+            raise InvalidClaim(f"unknown name {var.base}" + (f"_{var.sub}" if var.sub else ""))
+        if self.derivation is None:
+            self.derivation = net.derive()
+        for g in self.derivation.residuals + self.derivation.gradients:
+            if g.q == q:
+                return g.expanded, g, entry
+        raise InvalidClaim(f"{q.name} is an input: the loss has no derivative by it here")
+
+    def symbol_derivative(self, node: ast.Derivative, scope: Scope) -> Expr:
+        var = node.var
+        if not isinstance(var, ast.Name) or key_of(var) not in scope.names:
+            raise InvalidClaim("a derivative is by one declared symbol")
+        q = scope.names[key_of(var)]
+        f = build(node.f, scope)
+        if f.shape != (sp.Integer(1), sp.Integer(1)):
+            raise InvalidClaim(
+                f"the derivative of a {shape_str(f.shape)} expression: derive checks derivatives "
+                "of scalars (by scalars, vectors or matrices)"
+            )
+        net = symbols_network(self.claims.symbols)
+        net.loss("_f", f)
+        derivation = net.derive()
+        for g in derivation.gradients:
+            if g.q == q:  # in terms of the symbols alone: sigma(x)(1 - sigma(x)), not f(1 - f)
+                return substitute(g.expanded, {Leaf(n): n.definition for n in net.nodes})
+        raise InvalidClaim(f"{q.name} is not a symbol of the claim")
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def symbols_network(symbols: dict[str, Symbol]) -> Network:
+    """The declared symbols as parameters of a network (no loss); sizes named in the file get
+    distinct small values (2, 3, 4, ...), so that a formula right only for square shapes fails."""
+    net = Network("claims")
+    dims: dict[str, sp.Symbol] = {}
+
+    def size(s):
+        if isinstance(s, int):
+            return s
+        if s not in dims:  # m is the batch size everywhere else: the student's m is m_
+            dims[s] = net.dim(s if s != "m" else "m_", 2 + len(dims))
+        return dims[s]
+
+    for sym in symbols.values():
+        base, _, sub = sym.name.partition("_")
+        latex = base + (f"_{{{sub}}}" if sub else "")
+        shape = (size(sym.rows), size(sym.cols))
+        if sym.onehot:
+            net.input(sym.name, shape[0], latex, onehot=True, per_sample=False)
+        else:
+            net.param(sym.name, shape, latex)
+    return net
+
+
+def quantity_names(net: Network) -> dict[tuple, Quantity]:
+    """Every way a claim may name each quantity: its LaTeX, its other names, its Python name."""
+    from derive.claims.parse import parse_claim
+
+    names: dict[tuple, Quantity] = {}
+    for q in net.quantities.values():
+        base, _, sub = q.name.partition("_")
+        names.setdefault((base, sub or None, (), None), q)
+        for text in (q.latex, *q.aka):
+            try:
+                tree = parse_claim(text)
+            except DeriveError:
+                continue
+            if isinstance(tree, ast.Name):
+                names[key_of(tree)] = q
+    return names
+
+
+def sample_index(lhs: ast.Node, scope: Scope) -> str | None:
+    """The sample the left-hand side is "for every sample" of: dL/dz^i, or a per-sample
+    quantity's residual written without an index."""
+    if isinstance(lhs, ast.Derivative):
+        var = lhs.var
+        if isinstance(var, ast.Sup) and isinstance(var.exponent, ast.Name):
+            return var.exponent.base
+        if isinstance(var, ast.Name):
+            if var.sub in ("i", "j") or var.label in ("i", "j"):
+                return var.sub if var.sub in ("i", "j") else var.label
+            q = scope.names.get(key_of(var))
+            if q is not None and q.batched:
+                return "i"
+    return None
+
+
+def _names(tree: ast.Node) -> Iterator[ast.Name]:
+    if isinstance(tree, ast.Name):
+        yield tree
+    for child in tree.children:
+        yield from _names(child)
+
+
+def evaluate(net: Network, expr: Expr, values: dict) -> np.ndarray:
+    from derive.compile import bind_sizes, compile_expressions, size_names, to_internal
+
+    sizes = bind_sizes(net, values)
+    fn = compile_expressions(net, {"v": expr})
+    out = fn(to_internal(net, values, sizes), size_names(sizes))["v"]
+    out = np.asarray(out, dtype=float)
+    if expr.batched and sizes.get(m) == 1:
+        out = out[0]
+    return out
+
+
+def _shape_message(a: Expr, b: Expr) -> str:
+    def describe(e: Expr) -> str:
+        return shape_str(e.shape) + (" per sample" if e.batched else "")
+
+    hint = ""
+    if a.shape == (b.shape[1], b.shape[0]) and a.shape != b.shape:
+        hint = ": a missing transpose?"
+    return f"the left side is {describe(a)}, the right side {describe(b)}{hint}"
+
+
+def _point(net: Network, point, right: Expr, claimed: Expr) -> dict | None:
+    if point is None:
+        return None
+    from derive.expr import leaves
+
+    used = {leaf.q.name for e in (right, claimed) for leaf in leaves(e)}
+    for q in net.nodes:
+        if q.name in used:
+            used |= {leaf.q.name for leaf in leaves(q.definition)}
+    return {
+        k: _plain(v) for k, v in point.items() if k in used and k in net.quantities
+        and net.quantities[k].kind != "node"
+    }  # fmt: skip
+
+
+def _plain(value):
+    if value is None:
+        return None
+    array = np.asarray(value, dtype=float)
+    return np.vectorize(lambda x: float(f"{x:.{ROUND}g}"))(array).tolist() if array.size else []
+
+
+def _fmt(x) -> str:
+    return f"{float(x):.{ROUND}g}"
+
+
+def _result(entry: ClaimEntry, verdict: str, message: str, **kw) -> ClaimResult:
+    return ClaimResult(entry.id, entry.text, verdict, message, **kw)
+
+
+def _with_time(result: ClaimResult, seconds: float) -> ClaimResult:
+    from dataclasses import replace
+
+    return replace(result, seconds=round(seconds, 4))

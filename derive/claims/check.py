@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import fields, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,11 +25,11 @@ from derive.backprop import Derivation, Gradient
 from derive.claims import ast
 from derive.claims.claimfile import ClaimEntry, ClaimsFile, Symbol, read_claims
 from derive.claims.compare import compare
-from derive.claims.meaning import InvalidClaim, Scope, as_number, build, key_of
+from derive.claims.meaning import InvalidClaim, Scope, as_number, build, key_of, shape_str
 from derive.claims.slips import likely_slip
 from derive.claims.verdict import ClaimResult, FileResult
 from derive.errors import DeriveError
-from derive.expr import Expr, Leaf, Quantity, m, shape_str, substitute
+from derive.expr import Expr, Leaf, Quantity, m, substitute
 from derive.graph import Network
 
 SECONDS_PER_CLAIM = 10.0
@@ -96,6 +97,10 @@ class Checker:
                 result = _result(entry, "invalid", str(err))
         except (RecursionError, MemoryError, OverflowError, ZeroDivisionError) as err:
             result = _result(entry, "invalid", f"cannot be evaluated ({type(err).__name__})")
+        except Exception as err:  # noqa: BLE001 - one claim must never stop a class run
+            result = _result(
+                entry, "invalid", f"derive could not check this claim ({type(err).__name__}: {err})"
+            )
         return _with_time(result, time.perf_counter() - start)
 
     def _check(self, entry: ClaimEntry) -> ClaimResult:
@@ -114,12 +119,42 @@ class Checker:
             return self.check_number(entry, lhs, number, scope)
         sides = tree.sides
         for a, b in zip(sides, sides[1:]):
-            result = self.check_pair(entry, a, b, scope)
+            try:
+                result = self.check_pair(entry, a, b, scope)
+            except InvalidClaim as err:  # perhaps a slip made it meaningless: try repairs
+                result = _result(entry, "invalid", str(err))
+            if result.verdict in ("invalid", "incorrect") and not result.slip:
+                result = self.repaired(entry, a, b, scope) or result
             if result.verdict != "correct" or b is sides[-1]:
                 return result
         raise AssertionError("unreachable")
 
-    def check_pair(self, entry, a: ast.Node, b: ast.Node, scope: Scope) -> ClaimResult:
+    def repaired(self, entry, a: ast.Node, b: ast.Node, scope: Scope) -> ClaimResult | None:
+        """The right-hand side changed in one place the way a slip would have changed it (a
+        transpose dropped, ∘ for a product, x^j for x^i): if that makes it right, the change
+        names the slip, and says where. This also explains claims whose shapes do not match."""
+        tried = 0
+        for slip, detail, fixed in ast_repairs(b, scope.sample or "i", entry.text):
+            tried += 1
+            if tried > MAX_REPAIRS:
+                break
+            try:
+                outcome = self.check_pair(entry, a, fixed, scope, repairing=True)
+            except DeriveError:
+                continue
+            if outcome.verdict in ("correct", "almost-everywhere"):
+                return ClaimResult(
+                    entry.id,
+                    entry.text,
+                    "incorrect",
+                    f"the two sides differ: probably {slip} ({detail})",
+                    expected=outcome.expected,
+                    slip=slip,
+                )
+        return None
+
+    def check_pair(self, entry, a: ast.Node, b: ast.Node, scope: Scope,
+                   repairing: bool = False) -> ClaimResult:  # fmt: skip
         right, gradient = self.side(a, scope)
         claimed, _ = self.side(b, scope)
         if right.shape != claimed.shape or right.batched != claimed.batched:
@@ -128,6 +163,8 @@ class Checker:
         outcome = compare(net, right, claimed)
         if outcome.verdict == "equal":
             return _result(entry, "correct", "both sides agree")
+        if repairing:  # trying a repair: only whether it is right matters
+            return _result(entry, "incorrect", "")
         if outcome.verdict == "almost-everywhere":
             where = ", ".join(f"{k} = {_fmt(v)}" for k, v in (outcome.point or {}).items())
             return _result(
@@ -178,10 +215,16 @@ class Checker:
             q, entry_index = self.alias(lhs)
             expr = Leaf(q)
         else:
+            scope.sample = scope.sample or "i"  # one sample: o means o^1
             expr = build(lhs, scope)
         value = evaluate(net, expr, values)
         if entry_index is not None:
-            value = value[tuple(k - 1 for k in entry_index)]
+            at = (entry_index[0] - 1, entry_index[1] - 1 if len(entry_index) > 1 else 0)
+            if not all(0 <= k < n for k, n in zip(at, value.shape)):
+                raise InvalidClaim(
+                    f"no entry {list(entry_index)} in a {value.shape[0]} x {value.shape[1]} matrix"
+                )
+            value = value[at]
         if np.size(value) != 1:
             raise InvalidClaim(
                 f"the left-hand side is {np.shape(value)} numbers; a number claim needs one: "
@@ -369,6 +412,93 @@ def sample_index(lhs: ast.Node, scope: Scope) -> str | None:
     return None
 
 
+def _indices(tree: ast.Node) -> set[str]:
+    """The sample-index letters written as superscripts in ``tree``."""
+    found = set()
+    if isinstance(tree, ast.Sup) and isinstance(tree.exponent, ast.Name):
+        if tree.exponent.base in ("i", "j", "k", "n") and tree.exponent.sub is None:
+            found.add(tree.exponent.base)
+    for child in tree.children:
+        found |= _indices(child)
+    return found
+
+
+MAX_REPAIRS = 40
+
+
+def _rebuilt(tree: ast.Node, change) -> Iterator[tuple[ast.Node, ast.Node]]:
+    """(the node changed, ``tree`` with it replaced by one of ``change(node)``'s replacements),
+    node by node, outermost first."""
+    for replacement in change(tree):
+        yield tree, replacement
+    for f in fields(tree):
+        value = getattr(tree, f.name)
+        if isinstance(value, ast.Node):
+            for node, new in _rebuilt(value, change):
+                yield node, replace(tree, **{f.name: new})
+        elif isinstance(value, tuple):
+            for k, item in enumerate(value):
+                if isinstance(item, ast.Node):
+                    for node, new in _rebuilt(item, change):
+                        yield node, replace(tree, **{f.name: (*value[:k], new, *value[k + 1 :])})
+
+
+def _swap_products(node: ast.Node) -> list[ast.Node]:
+    if isinstance(node, ast.BinOp) and node.op in ("*", "hadamard"):
+        return [replace(node, op="hadamard" if node.op == "*" else "*")]
+    return []
+
+
+def _drop_transpose(node: ast.Node) -> list[ast.Node]:
+    return [node.operand] if isinstance(node, ast.Transpose) else []
+
+
+def _add_transpose(node: ast.Node) -> list[ast.Node]:
+    if isinstance(node, ast.Name | ast.Sup | ast.Call | ast.Derivative):
+        return [ast.Transpose(node, start=node.start)]
+    if isinstance(node, ast.BinOp) and node.op == "*":  # (v u^T)^T
+        return [ast.Transpose(node, start=node.start)]
+    return []
+
+
+def _reindex(tree: ast.Node, old: str, new: str) -> ast.Node:
+    """``tree`` with the superscript index ``old`` written as ``new``."""
+    if isinstance(tree, ast.Sup) and isinstance(tree.exponent, ast.Name):
+        if tree.exponent.base == old and tree.exponent.sub is None:
+            return replace(tree, exponent=replace(tree.exponent, base=new))
+    changes = {}
+    for f in fields(tree):
+        value = getattr(tree, f.name)
+        if isinstance(value, ast.Node):
+            changes[f.name] = _reindex(value, old, new)
+        elif isinstance(value, tuple) and any(isinstance(v, ast.Node) for v in value):
+            changes[f.name] = tuple(
+                _reindex(v, old, new) if isinstance(v, ast.Node) else v for v in value
+            )
+    return replace(tree, **changes) if changes else tree
+
+
+def ast_repairs(tree: ast.Node, sample: str, text: str) -> Iterator[tuple[str, str, ast.Node]]:
+    """(slip, where, the claim's side with that slip undone), for every place it may be."""
+
+    def at(node: ast.Node) -> str:
+        snippet = " ".join(text[node.start : node.start + 24].split()) if node.start >= 0 else ""
+        return f"near '{snippet}'" if snippet else "one place"
+
+    letters = sorted(_indices(tree))
+    for old in letters:
+        for new in sorted({*letters, sample} - {old}):
+            yield ("a wrong sample index inside a sum", f"{old} where {new} belongs",
+                   _reindex(tree, old, new))  # fmt: skip
+    for node, fixed in _rebuilt(tree, _swap_products):
+        kind = "a matrix product" if node.op == "*" else "a Hadamard product"
+        yield f"{kind} where the other product belongs", at(node), fixed
+    for node, fixed in _rebuilt(tree, _drop_transpose):
+        yield "an extra transpose", at(node), fixed
+    for node, fixed in _rebuilt(tree, _add_transpose):
+        yield "a missing transpose", at(node), fixed
+
+
 def _names(tree: ast.Node) -> Iterator[ast.Name]:
     if isinstance(tree, ast.Name):
         yield tree
@@ -382,10 +512,13 @@ def evaluate(net: Network, expr: Expr, values: dict) -> np.ndarray:
     sizes = bind_sizes(net, values)
     fn = compile_expressions(net, {"v": expr})
     out = fn(to_internal(net, values, sizes), size_names(sizes))["v"]
+    rows, cols = (int(sp.sympify(s).subs(sizes)) for s in expr.shape)
     out = np.asarray(out, dtype=float)
-    if expr.batched and sizes.get(m) == 1:
+    if expr.batched:
+        if sizes.get(m) != 1:
+            raise InvalidClaim("a per-sample value with several samples: give one sample")
         out = out[0]
-    return out
+    return out.reshape(rows, cols)  # entries are (row, column), 1-based in aliases
 
 
 def _shape_message(a: Expr, b: Expr) -> str:

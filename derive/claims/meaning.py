@@ -21,7 +21,7 @@ import sympy as sp
 
 from derive.claims import ast
 from derive.errors import DeriveError, ShapeError
-from derive.expr import ONE, SCALAR_ONE, Expr, Leaf, Ones, Quantity, m, shape_str
+from derive.expr import ONE, SCALAR_ONE, Expr, Leaf, Ones, Quantity, m
 from derive.graph import Network
 from derive.ops.algebra import add, matmul, scale, transpose
 from derive.ops.batch import batch_sum
@@ -84,6 +84,11 @@ class Scope:
         inner = Scope(**{**self.__dict__})
         inner.bound = (*self.bound, index)
         return inner
+
+
+def shape_str(shape) -> str:
+    """Both sizes, always: a student mixes up a column (c x 1) and a row (1 x c)."""
+    return f"({shape[0]} x {shape[1]})"
 
 
 def key_of(name: ast.Name) -> tuple:

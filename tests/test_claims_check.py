@@ -1,0 +1,109 @@
+"""derive check on claims with known answers: correct claims (seed 000's own residuals and
+gradients of the multi-task network among them), a slip of each kind planted by hand in LaTeX,
+numbers (seed 002's hand calculation, with its sign error), identities in declared symbols, and
+hostile input, which comes back unparseable or invalid, fast, with nothing run."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from derive.claims.check import check_file
+
+CLAIMS = Path(__file__).resolve().parent / "data" / "claims"
+
+
+@pytest.fixture(scope="module")
+def results():
+    """Every claims file of tests/data/claims, checked once: {file: {id: ClaimResult}}."""
+    return {
+        path.stem: {c.id: c for c in check_file(path).claims}
+        for path in sorted(CLAIMS.glob("*.yaml"))
+        if path.stem != "hostile"
+    }
+
+
+# (file, id, verdict, slip): the truth, worked out by hand
+KNOWN = [
+    # identities in declared symbols
+    ("alice", "q1", "correct", None),  # sigma' = sigma (1 - sigma)
+    ("alice", "q2", "incorrect", None),  # tanh' = 1 - tanh, not 1 - tanh^2
+    ("alice", "q3", "correct", None),  # d/dx max(0, x) = sgn(x), the student's sgn a step
+    ("alice", "q4", "correct", None),  # d(u^T W v)/dW = u v^T
+    ("alice", "q5", "incorrect", "a missing transpose"),  # v u^T
+    # the mlp's gradients and residuals
+    ("alice", "g1", "correct", None),
+    ("alice", "g2", "incorrect", "a missing 1/m"),
+    ("alice", "g3", "correct", None),  # with 1[s > 0]
+    ("alice", "g4", "incorrect", "a missing derivative factor of an activation"),
+    ("alice", "h2", "incorrect", "a missing transpose"),  # h^i where (h^i)^T belongs
+    ("alice", "idx", "incorrect", "a wrong sample index inside a sum"),
+    ("alice", "h1", "unparseable", None),
+    # seed 000, the multi-task network, as the homework wrote it
+    *[
+        ("seed000", k, "correct", None)
+        for k in ("z2B", "oplus", "BN", "yA", "theta2A", "theta1A", "theta2B", "x1B")
+    ],  # fmt: skip
+    ("seed000", "dropA", "incorrect", "a dropped branch where the graph fans out"),
+    # seed 002's hand calculation
+    ("hand321_numbers", "E", "correct", None),
+    ("hand321_numbers", "w1", "incorrect", "a sign error"),  # the seed's +0.0043
+    ("hand321_numbers", "w7", "correct", None),
+    ("hand321_numbers", "b2", "correct", None),  # 0.46, rounded, within 5%
+    ("hand321_numbers", "o", "incorrect", None),
+    ("hand321_numbers", "W1", "invalid", None),  # six numbers, not one
+]
+
+
+@pytest.mark.parametrize("file,claim,verdict,slip", KNOWN, ids=[f"{f}:{c}" for f, c, *_ in KNOWN])
+def test_known_verdicts(results, file, claim, verdict, slip):
+    result = results[file][claim]
+    assert result.verdict == verdict, result.message
+    assert result.slip == slip, result.message
+
+
+def test_an_incorrect_gradient_shows_a_point_both_values_and_the_right_formula(results):
+    wrong = results["alice"]["g2"]  # sum (p - y) h^T without the 1/m
+    assert wrong.point and set(wrong.point) <= {"x", "y", "W_1", "b_1", "W_2", "b_2"}
+    assert wrong.claimed_value != wrong.correct_value
+    assert r"\frac{1}{m}" in wrong.expected and r"\mathbf{h}^{i}" in wrong.expected
+
+
+def test_a_shape_mismatch_names_both_shapes(results):
+    q5 = results["alice"]["q5"]
+    assert "near 'v u^T'" in q5.message
+
+
+def test_the_unparseable_claim_says_where(results):
+    h1 = results["alice"]["h1"]
+    assert h1.position == 11
+
+
+def test_number_claims_report_both_values(results):
+    w1 = results["hand321_numbers"]["w1"]
+    assert w1.correct_value == pytest.approx(-0.004488, abs=1e-6)
+    assert w1.claimed_value == 0.0043
+    assert "sign" in w1.message
+
+
+def test_hostile_input_is_unparseable_fast_and_runs_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    hostile = check_file(CLAIMS / "hostile.yaml")
+    for claim in hostile.claims:
+        assert claim.verdict in ("unparseable", "invalid"), (claim.id, claim.message)
+        assert claim.seconds < 1.0, (claim.id, claim.seconds)
+    assert not os.path.exists("HACKED")
+
+
+def test_deep_nesting_and_a_huge_claim_are_refused_fast(tmp_path):
+    path = tmp_path / "deep.yaml"
+    deep = "(" * 5000 + "x" + ")" * 5000
+    path.write_text(f"claims:\n  - {{id: deep, claim: '{deep} = 1'}}\n"
+                    f"  - {{id: long, claim: '{'x+' * 50_000}x = 1'}}\n")  # fmt: skip
+    start = time.perf_counter()
+    for claim in check_file(path).claims:
+        assert claim.verdict == "unparseable"
+    assert time.perf_counter() - start < 1.0

@@ -69,13 +69,11 @@ def check_file(path: Path) -> FileResult:
 
 class Checker:
     def __init__(self, claims: ClaimsFile):
-        import derive
-
         self.claims = claims
         self.net: Network | None = None
         self.derivation: Derivation | None = None
         if claims.network is not None:
-            self.net = derive.load(claims.network, **claims.settings)
+            self.net, self.derivation = loaded(claims.network, claims.settings)
         self.symbols_net = symbols_network(claims.symbols)
         self._names: dict[int, dict] = {}
 
@@ -354,6 +352,22 @@ class Checker:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+_LOADED: dict[tuple, tuple[Network, Derivation]] = {}
+
+
+def loaded(path: Path, settings: dict) -> tuple[Network, Derivation]:
+    """The network and its derivation, once per process for a class that shares a network
+    file (the file's size and time are part of the key, so an edited file is read again)."""
+    import derive
+
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, tuple(sorted(settings.items())))
+    if key not in _LOADED:
+        if len(_LOADED) > 16:
+            _LOADED.clear()
+        net = derive.load(path, **settings)
+        _LOADED[key] = (net, net.derive())
+    return _LOADED[key]
 def symbols_network(symbols: dict[str, Symbol]) -> Network:
     """The declared symbols as parameters of a network (no loss); sizes named in the file get
     distinct small values (2, 3, 4, ...), so that a formula right only for square shapes fails."""

@@ -5,10 +5,9 @@ ReLU', d(u^T W v)/dW), gradients and residuals of the MLP (some right, some with
 a missing 1/m, a missing activation derivative, a missing transpose, a wrong sample index),
 numbers of the MLP at values the file gives (one with a sign error), and an unparseable line. The
 students differ (a seeded choice per claim), as a real class does. The target is under 60 s on
-this 2-core machine, PDFs of the feedback left out (`--no-pdf` is what a large class would use;
-LaTeX per student is timed apart by the class runner's own tests).
+this 2-core machine; `--pdf` adds each student's feedback PDF (pdflatex).
 
-    python bench/bench_check.py [--students 200] [--workers 2]
+    python bench/bench_check.py [--students 200] [--workers 2] [--pdf]
 """
 
 from __future__ import annotations
@@ -106,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=200, help="claims files")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pdf", action="store_true", help="also each student's feedback PDF")
     args = parser.parse_args()
     from derive.claims.classrun import run_class
 
@@ -114,7 +114,7 @@ def main() -> None:
         folder.mkdir()
         claims = make_class(folder, args.students)
         start = time.perf_counter()
-        summary = run_class(folder, out, workers=args.workers, pdf=False)
+        summary = run_class(folder, out, workers=args.workers, pdf=args.pdf)
         seconds = time.perf_counter() - start
         counts = Counter()
         import json

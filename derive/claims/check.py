@@ -141,12 +141,16 @@ class Checker:
             except DeriveError:
                 continue
             if outcome.verdict in ("correct", "almost-everywhere"):
+                from derive.render.printer import latex
+
+                right, _ = self.side(a, scope)
+                loss = self.net.loss_quantity.latex if scope.net is self.net else "f"
                 return ClaimResult(
                     entry.id,
                     entry.text,
                     "incorrect",
                     f"the two sides differ: probably {slip} ({detail})",
-                    expected=outcome.expected,
+                    expected=latex(right, index=scope.sample, loss=loss),
                     slip=slip,
                 )
         return None
@@ -368,6 +372,8 @@ def loaded(path: Path, settings: dict) -> tuple[Network, Derivation]:
         net = derive.load(path, **settings)
         _LOADED[key] = (net, net.derive())
     return _LOADED[key]
+
+
 def symbols_network(symbols: dict[str, Symbol]) -> Network:
     """The declared symbols as parameters of a network (no loss); sizes named in the file get
     distinct small values (2, 3, 4, ...), so that a formula right only for square shapes fails."""

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +108,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pdf", action="store_true", help="also each student's feedback PDF")
     args = parser.parse_args()
+    from derive.claims.check import check_file
     from derive.claims.classrun import run_class
 
     with tempfile.TemporaryDirectory(prefix="derive-class-") as tmp:
@@ -114,7 +116,8 @@ def main() -> None:
         folder.mkdir()
         claims = make_class(folder, args.students)
         start = time.perf_counter()
-        summary = run_class(folder, out, workers=args.workers, pdf=args.pdf)
+        check = partial(check_file, networks=(folder / "mlp.py",))  # the class's network
+        summary = run_class(folder, out, workers=args.workers, pdf=args.pdf, check=check)
         seconds = time.perf_counter() - start
         counts = Counter()
         import json

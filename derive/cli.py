@@ -614,7 +614,8 @@ def print_claims(result) -> None:
     )
 
 
-def check_class(folder: Path, out: Path | None, redo: bool, workers: int, pdf: bool) -> None:
+def check_class(folder: Path, out: Path | None, redo: bool, workers: int, pdf: bool,
+                networks: tuple[Path, ...] = ()) -> None:  # fmt: skip
     """derive check --class: the run with a progress bar, then the summary."""
     from derive.claims.classrun import latex_available, run_class
     from derive.render.report import INSTALL_HINT
@@ -640,8 +641,14 @@ def check_class(folder: Path, out: Path | None, redo: bool, workers: int, pdf: b
         bars[0].update(done, _printable(student, 30))
 
     try:
+        from functools import partial
+
+        from derive.claims.check import check_file
+
+        # a partial of a module-level function pickles, for the worker processes
+        check = partial(check_file, networks=networks) if networks else None
         summary = run_class(folder, out_dir, redo=redo, workers=workers, on_progress=progress,
-                            pdf=pdf)  # fmt: skip
+                            pdf=pdf, check=check)  # fmt: skip
     except KeyboardInterrupt:
         if bars:
             bars[0].clear()
@@ -720,6 +727,17 @@ def check(
     no_pdf: Annotated[
         bool, typer.Option("--no-pdf", help="With --class: Markdown and .tex feedback only.")
     ] = False,
+    network: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--network",
+            metavar="FILE",
+            help="A network file to trust (it is Python that derive runs); may repeat. Without "
+            "it, a claims file may name only networks under the working folder and outside the "
+            "students' folder.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check a student's claimed formulas and numbers (exit 0 whatever the verdicts), or with
     --class DIR a whole class at once."""
@@ -729,7 +747,8 @@ def check(
         if class_dir is not None:
             if json_out is not None:
                 raise DeriveError("--json goes with one FILE; --class writes OUT/results.json")
-            check_class(class_dir, out, redo, 2 if workers is None else workers, not no_pdf)
+            check_class(class_dir, out, redo, 2 if workers is None else workers, not no_pdf,
+                        tuple(network or ()))  # fmt: skip
             return
         if file is None:
             raise DeriveError("give a claims FILE to check, or --class DIR for a whole class")
@@ -740,7 +759,7 @@ def check(
         from derive.claims.check import check_file
         from derive.claims.gradebook import to_json_text
 
-        result = check_file(file)
+        result = check_file(file, networks=tuple(network)) if network else check_file(file)
         if result.error:
             raise DeriveError(result.error)
         if json_out is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from derive.claims.check import check_file
+from derive.errors import DeriveError
 
 CLAIMS = Path(__file__).resolve().parent / "data" / "claims"
 
@@ -91,7 +92,8 @@ def test_number_claims_report_both_values(results):
 
 def test_hostile_input_is_unparseable_fast_and_runs_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    hostile = check_file(CLAIMS / "hostile.yaml")
+    mlp = CLAIMS.parents[2] / "examples" / "mlp.py"
+    hostile = check_file(CLAIMS / "hostile.yaml", networks=(mlp,))
     for claim in hostile.claims:
         assert claim.verdict in ("unparseable", "invalid"), (claim.id, claim.message)
         assert claim.seconds < 1.0, (claim.id, claim.seconds)
@@ -107,3 +109,41 @@ def test_deep_nesting_and_a_huge_claim_are_refused_fast(tmp_path):
     for claim in check_file(path).claims:
         assert claim.verdict == "unparseable"
     assert time.perf_counter() - start < 1.0
+
+
+# --- a network file is code: which ones derive runs ------------------------------------------
+def test_a_network_among_the_students_files_is_not_run(tmp_path, monkeypatch):
+    folder = tmp_path / "homework"
+    folder.mkdir()
+    (folder / "evil.py").write_text("open('HACKED', 'w').close()\n")
+    (folder / "bob.yaml").write_text("network: evil.py\nclaims: [{id: a, claim: 'x = 1'}]\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DeriveError, match="among the students' files"):
+        check_file(folder / "bob.yaml")
+    assert not (tmp_path / "HACKED").exists()
+
+
+def test_a_network_outside_the_working_folder_needs_network(tmp_path, monkeypatch):
+    mlp = CLAIMS.parents[2] / "examples" / "mlp.py"
+    (tmp_path / "ann.yaml").write_text(f"network: {mlp}\nclaims: [{{id: a, claim: 'J = 1'}}]\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DeriveError, match="outside the working folder"):
+        check_file(tmp_path / "ann.yaml")
+    assert check_file(tmp_path / "ann.yaml", networks=(mlp,)).claims[0].verdict == "invalid"
+    with pytest.raises(DeriveError, match="not one given with --network"):
+        check_file(tmp_path / "ann.yaml", networks=(tmp_path / "other.py",))
+
+
+def test_check_command_trusts_only_the_networks_it_is_given(cli, tmp_path, monkeypatch):
+    mlp = CLAIMS.parents[2] / "examples" / "mlp.py"
+    claims = tmp_path / "ann.yaml"
+    claims.write_text(
+        f"network: {mlp}\nclaims:\n  - id: a\n    claim: '\\frac{{\\partial J}}{{\\partial "
+        "\\mathbf{b}_2} = \\frac{1}{m}\\sum_{i=1}^{m}(\\mathbf{p}^i - \\mathbf{y}^i)'\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    refused = cli("check", claims)
+    assert refused.exit_code == 2 and "--network" in refused.stderr
+    trusted = cli("check", claims, "--network", mlp)
+    assert trusted.exit_code == 0, trusted.stderr
+    assert "correct" in trusted.stdout

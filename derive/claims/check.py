@@ -58,9 +58,13 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 # --- the file -----------------------------------------------------------------------------
-def check_file(path: Path) -> FileResult:
-    """Every claim of the file; a DeriveError when the file itself cannot be read."""
+def check_file(path: Path, networks: tuple[Path, ...] = ()) -> FileResult:
+    """Every claim of the file; a DeriveError when the file itself cannot be read. A network
+    file is Python that derive runs, and the claims file is the student's: ``networks`` are the
+    network files to trust (see :func:`trust`)."""
     claims = read_claims(Path(path))
+    if claims.network is not None:
+        trust(claims.network, claims.path, networks)
     checker = Checker(claims)
     return FileResult(
         claims.path, claims.student, tuple(checker.check(entry) for entry in claims.claims)
@@ -356,6 +360,27 @@ class Checker:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def trust(network: Path, claims_file: Path, networks: tuple[Path, ...] = ()) -> None:
+    """May the network a claims file names be run? With ``networks`` (--network), only those.
+    Without, only files under the working folder, and not among the students' files (the
+    claims file's folder), unless one works in that folder: a student who can upload a .py
+    file must not be able to make derive run it."""
+    target = network.resolve()
+    if networks:
+        if target not in {Path(p).resolve() for p in networks}:
+            names = ", ".join(str(p) for p in networks)
+            raise DeriveError(
+                f"{claims_file}: network {network} is not one given with --network ({names})"
+            )
+        return
+    here, folder = Path.cwd().resolve(), claims_file.parent.resolve()
+    hint = "a network file is code derive runs: name the ones to trust with --network"
+    if not target.is_relative_to(here):
+        raise DeriveError(f"{claims_file}: network {network} is outside the working folder; {hint}")
+    if target.is_relative_to(folder) and not here.is_relative_to(folder):
+        raise DeriveError(f"{claims_file}: network {network} is among the students' files; {hint}")
+
+
 _LOADED: dict[tuple, tuple[Network, Derivation]] = {}
 
 

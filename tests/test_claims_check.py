@@ -43,6 +43,9 @@ KNOWN = [
     ("alice", "h2", "incorrect", "a missing transpose"),  # h^i where (h^i)^T belongs
     ("alice", "idx", "incorrect", "a wrong sample index inside a sum"),
     ("alice", "h1", "unparseable", None),
+    ("alice", "had", "incorrect", "a matrix product where the other product belongs"),
+    ("alice", "extraT", "incorrect", "an extra transpose"),
+    ("alice", "ae", "almost-everywhere", None),  # 1[s >= 0]: differs from 1[s > 0] at 0 only
     # seed 000, the multi-task network, as the homework wrote it
     *[
         ("seed000", k, "correct", None)

@@ -1,8 +1,8 @@
 """Are two matrix expressions of a network the same function? Everywhere, almost everywhere, or not.
 
 1. **Numerically**, in float64 through the compiled code, at several random points (inputs drawn
-   as the numeric proof draws them: one-hot labels, masks) and at two sets of sizes, so that a
-   formula right only when two sizes coincide (d = c) is caught. The first point where the sides
+   as the numeric proof draws them: one-hot labels, masks) and at two sets of sizes, the second
+   all different, so that a formula right only when two sizes coincide (h = c) is caught. The first point where the sides
    differ beyond rounding is the counterexample.
 2. Where they agree and an element-wise function with a kink (ReLU, |.|, sign, a step, max) is
    involved, **exactly at the kinks**: both sides expanded to scalars at size one, the kinked
@@ -44,9 +44,11 @@ class Comparison:
 
 
 def size_sets(net: Network) -> list[dict]:
-    """The network's small sizes with a batch of 3, and again with every free dim one larger."""
+    """The network's small sizes with a batch of 3, and sizes that all differ (2, 3, 4, ...
+    in declaration order) with a batch of 2: a formula that mixes up two sizes which happen to
+    be equal in the first set (h = c = 3 in the MLP) fails in the second."""
     first = {**net.dims, m: 3}
-    second = {**{d: v + 1 for d, v in net.dims.items()}, m: 2}
+    second = {**{d: 2 + k for k, d in enumerate(net.dims)}, m: 2}
     return [first, second]
 
 

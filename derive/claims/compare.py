@@ -2,8 +2,8 @@
 
 1. **Numerically**, in float64 through the compiled code, at several random points (inputs drawn
    as the numeric proof draws them: one-hot labels, masks) and at two sets of sizes, the second
-   all different, so that a formula right only when two sizes coincide (h = c) is caught. The first point where the sides
-   differ beyond rounding is the counterexample.
+   all different, so that a formula right only when two sizes coincide (h = c) is caught. The
+   first point where the sides differ beyond rounding is the counterexample.
 2. Where they agree and an element-wise function with a kink (ReLU, |.|, sign, a step, max) is
    involved, **exactly at the kinks**: both sides expanded to scalars at size one, the kinked
    functions written out (Heaviside, Abs, ...), and evaluated, in exact rationals and 30-digit

@@ -150,3 +150,8 @@ def test_check_command_trusts_only_the_networks_it_is_given(cli, tmp_path, monke
     trusted = cli("check", claims, "--network", mlp)
     assert trusted.exit_code == 0, trusted.stderr
     assert "correct" in trusted.stdout
+
+
+def test_scalar_identities_are_proved_exactly_and_the_rest_at_random_points(results):
+    assert "proved exactly" in results["alice"]["q1"].message  # sigma' = sigma (1 - sigma)
+    assert "random points" in results["alice"]["g1"].message  # a gradient of the network

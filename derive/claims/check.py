@@ -168,7 +168,8 @@ class Checker:
         net = scope.net
         outcome = compare(net, right, claimed)
         if outcome.verdict == "equal":
-            return _result(entry, "correct", "both sides agree")
+            how = "proved exactly" if outcome.exact else "at random points, at two sets of sizes"
+            return _result(entry, "correct", f"both sides agree ({how})")
         if repairing:  # trying a repair: only whether it is right matters
             return _result(entry, "incorrect", "")
         if outcome.verdict == "almost-everywhere":

@@ -4,7 +4,9 @@
    as the numeric proof draws them: one-hot labels, masks) and at two sets of sizes, the second
    all different, so that a formula right only when two sizes coincide (h = c) is caught. The
    first point where the sides differ beyond rounding is the counterexample.
-2. Where they agree and an element-wise function with a kink (ReLU, |.|, sign, a step, max) is
+2. Where they agree and every quantity is a scalar (identities in scalar symbols), **exactly**:
+   SymPy simplifies the difference of the two sides to zero, or the random points decide.
+3. Where they agree and an element-wise function with a kink (ReLU, |.|, sign, a step, max) is
    involved, **exactly at the kinks**: both sides expanded to scalars at size one, the kinked
    functions written out (Heaviside, Abs, ...), and evaluated, in exact rationals and 30-digit
    floats, at points where the argument of a kink is exactly zero. Sides that agree at random
@@ -41,6 +43,7 @@ class Comparison:
     sizes: dict[str, int] | None = None
     correct: np.ndarray | None = None
     claimed: np.ndarray | None = None
+    exact: bool = False  # equal, and proved so by SymPy (not only at the random points)
 
 
 def size_sets(net: Network) -> list[dict]:
@@ -79,7 +82,28 @@ def compare(net: Network, correct: Expr, claimed: Expr, seed: int = 0) -> Compar
         point = differs_at_a_kink(net, correct, claimed, seed)
         if point is not None:
             return Comparison("almost-everywhere", point)
-    return Comparison("equal")
+    return Comparison("equal", exact=proved_equal(net, correct, claimed))
+
+
+MAX_OPS = 300  # beyond this, simplify may take seconds: the random points decide
+
+
+def proved_equal(net: Network, a: Expr, b: Expr) -> bool:
+    """SymPy proves a = b, where size one is the general case: every quantity a scalar (the
+    identities of a claims file's scalar symbols). Elsewhere a proof at some sizes proves
+    nothing general, and the random points decide."""
+    from derive.expr import leaves
+
+    used = {leaf.q for e in (a, b) for leaf in leaves(e)}
+    if any(q.kind == "node" or q.batched or any(s != 1 for s in q.shape) for q in used):
+        return False
+    try:
+        diff = sp.Matrix(explicit(net, a) - explicit(net, b))
+        if any(sp.count_ops(x) > MAX_OPS for x in diff):
+            return False
+        return all(sp.simplify(x) == 0 or sp.simplify(x.rewrite(sp.exp)) == 0 for x in diff)
+    except (DeriveError, ValueError, TypeError, NotImplementedError):
+        return False
 
 
 # --- at the kinks -------------------------------------------------------------------------

@@ -419,9 +419,8 @@ def train(
         dataset = load_data(net, data, seed)
         trainer = Trainer(net, dataset, options, fixed)
         steps = trainer.steps_per_epoch()
-        count = int(net.parameter_count().subs(dataset.sizes))
         typer.echo(
-            f"training {net.name} ({count:,} parameters) on {dataset.description}; "
+            f"training {net.name} ({trainer.parameters:,} parameters) on {dataset.description}; "
             f"{steps} steps of {batch_size} per epoch"
         )
         bar = ProgressBar(steps)

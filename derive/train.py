@@ -268,8 +268,7 @@ def init_params(net: Network, sizes: dict, rng: np.random.Generator) -> dict[str
     params = {}
     for q in net.params:
         shape = internal_shape(q, sizes)  # a (1 x h) row of weights is stored as (h,)
-        rows, cols = (int(sp.sympify(s).subs(sizes)) for s in q.shape)
-        fan_in = cols
+        fan_in = int(sp.sympify(q.shape[1]).subs(sizes))  # the columns: inputs per unit
         init = net.inits.get(q.name, "he" if q.shape[1] != 1 else "zeros")
         if init in ("he", "xavier"):
             std = math.sqrt((2.0 if init == "he" else 1.0) / fan_in)
@@ -417,6 +416,11 @@ class Trainer:
                 on_epoch(record)
         return self.result(tuple(epochs))
 
+    @property
+    def parameters(self) -> int:
+        """How many numbers are trained, at the data's sizes."""
+        return int(self.net.parameter_count().subs(self.data.sizes))
+
     def steps_per_epoch(self) -> int:
         return -(-self.data.n_train // self.settings.batch_size)
 
@@ -429,14 +433,13 @@ class Trainer:
 
     def result(self, epochs: tuple[Epoch, ...]) -> Result:
         net, sizes = self.net, self.data.sizes
-        count = int(net.parameter_count().subs(sizes))
         params = {k: v.copy() for k, v in self.external_params().items()}
         return Result(
             net.name,
             self.data.description,
             self.settings,
             {str(k): int(v) for k, v in sizes.items() if k != m},
-            count,
+            self.parameters,
             epochs,
             params,
             dict(self.running),

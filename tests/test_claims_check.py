@@ -45,8 +45,8 @@ KNOWN = [
     ("alice", "h1", "unparseable", None),
     ("alice", "had", "incorrect", "a matrix product where the other product belongs"),
     ("alice", "extraT", "incorrect", "an extra transpose"),
-    ("alice", "ae", "almost-everywhere", None),
-    ("alice", "sign", "incorrect", "a sign flip"),  # (y - p)/m  # 1[s >= 0]: differs from 1[s > 0] at 0 only
+    ("alice", "ae", "almost-everywhere", None),  # 1[s >= 0]: differs from 1[s > 0] at 0 only
+    ("alice", "sign", "incorrect", "a sign flip"),  # (y - p)/m
     # seed 000, the multi-task network, as the homework wrote it
     *[
         ("seed000", k, "correct", None)

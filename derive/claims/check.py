@@ -10,6 +10,7 @@ expression in the course's notation, and the likely slip.
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 import time
@@ -25,7 +26,15 @@ from derive.backprop import Derivation, Gradient
 from derive.claims import ast
 from derive.claims.claimfile import ClaimEntry, ClaimsFile, Symbol, read_claims
 from derive.claims.compare import compare
-from derive.claims.meaning import InvalidClaim, Scope, as_number, build, key_of, shape_str
+from derive.claims.meaning import (
+    InvalidClaim,
+    Scope,
+    as_number,
+    build,
+    key_of,
+    shape_str,
+    written_name,
+)
 from derive.claims.slips import likely_slip
 from derive.claims.verdict import ClaimResult, FileResult
 from derive.errors import DeriveError
@@ -145,16 +154,13 @@ class Checker:
             except DeriveError:
                 continue
             if outcome.verdict in ("correct", "almost-everywhere"):
-                from derive.render.printer import latex
-
                 right, _ = self.side(a, scope)
-                loss = self.net.loss_quantity.latex if scope.net is self.net else "f"
                 return ClaimResult(
                     entry.id,
                     entry.text,
                     "incorrect",
                     f"the two sides differ: probably {slip} ({detail})",
-                    expected=latex(right, index=scope.sample, loss=loss),
+                    expected=self.expected(right, scope),
                     slip=slip,
                 )
         return None
@@ -188,9 +194,6 @@ class Checker:
             slip = likely_slip(net, right, claimed, gradient, expanded)
         elif gradient is None:
             slip = likely_slip(net, right, claimed)
-        from derive.render.printer import latex
-
-        loss = self.net.loss_quantity.latex if self.net is not None and net is self.net else "f"
         message = "the two sides differ" + (f": probably {slip}" if slip else "")
         return ClaimResult(
             entry.id,
@@ -200,9 +203,16 @@ class Checker:
             point=_point(net, outcome.point, right, claimed),
             claimed_value=_plain(outcome.claimed),
             correct_value=_plain(outcome.correct),
-            expected=latex(right, index=scope.sample, loss=loss),
+            expected=self.expected(right, scope),
             slip=slip,
         )
+
+    def expected(self, right: Expr, scope: Scope) -> str:
+        """The right expression in the course's notation (the network's names, sample i)."""
+        from derive.render.printer import latex
+
+        loss = self.net.loss_quantity.latex if scope.net is self.net else "f"
+        return latex(right, index=scope.sample, loss=loss)
 
     def side(self, node: ast.Node, scope: Scope) -> tuple[Expr, Gradient | None]:
         """A side's expression, and the derived Gradient when the side is a derivative."""
@@ -218,8 +228,8 @@ class Checker:
         entry_index = None
         if isinstance(lhs, ast.Derivative) and net is self.net:
             expr, _, entry_index = self.network_derivative(lhs, scope)
-        elif isinstance(lhs, ast.Name) and self.alias(lhs) is not None:
-            q, entry_index = self.alias(lhs)
+        elif isinstance(lhs, ast.Name) and written_name(lhs) in scope.aliases:
+            q, entry_index = scope.aliases[written_name(lhs)]
             expr = Leaf(q)
         else:
             scope.sample = scope.sample or "i"  # one sample: o means o^1
@@ -274,16 +284,14 @@ class Checker:
     def scope_for(self, tree: ast.Equation) -> Scope:
         """The symbols' little network when the claim names a declared symbol (or there is no
         network), else the network."""
-        written = {key_of(n)[0] if n.sub is None else f"{n.base}_{n.sub}" for n in _names(tree)}
+        written = {written_name(n) for n in _names(tree)}
         use_symbols = self.net is None or bool(written & set(self.claims.symbols))
         net = self.symbols_net if use_symbols else self.net
         return Scope(
             net=net,
             names=self.names_of(net),
             functions=dict(self.claims.functions),
-            aliases={k: self.alias_target(v) for k, v in self.claims.aliases.items()}
-            if net is self.net
-            else {},
+            aliases=self.aliases if net is self.net else {},
             derivative=self.derivative,
         )
 
@@ -300,9 +308,10 @@ class Checker:
         entry = tuple(int(k) for k in rest.rstrip("]").split(",")) if rest else None
         return q, entry
 
-    def alias(self, node: ast.Name):
-        text = self.claims.aliases.get(node.base if node.sub is None else f"{node.base}_{node.sub}")
-        return None if text is None else self.alias_target(text)
+    @functools.cached_property
+    def aliases(self) -> dict[str, tuple[Quantity, tuple[int, ...] | None]]:
+        """The file's aliases, resolved once (a bad one raises again for every claim)."""
+        return {k: self.alias_target(v) for k, v in self.claims.aliases.items()}
 
     # --- derivatives --------------------------------------------------------------------------
     def derivative(self, node: ast.Derivative, scope: Scope):
@@ -324,7 +333,7 @@ class Checker:
             var = var.base
         if not isinstance(var, ast.Name):
             raise InvalidClaim("a derivative is by one quantity")
-        alias = self.alias(var)
+        alias = scope.aliases.get(written_name(var))
         if alias is not None:
             q, entry = alias
         else:
@@ -608,6 +617,4 @@ def _result(entry: ClaimEntry, verdict: str, message: str, **kw) -> ClaimResult:
 
 
 def _with_time(result: ClaimResult, seconds: float) -> ClaimResult:
-    from dataclasses import replace
-
     return replace(result, seconds=round(seconds, 4))

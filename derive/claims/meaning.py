@@ -91,6 +91,11 @@ def shape_str(shape) -> str:
     return f"({shape[0]} x {shape[1]})"
 
 
+def written_name(name: ast.Name) -> str:
+    """How a claims file names it (symbols, aliases): ``w_1``, ``theta_2B``, ``x``."""
+    return name.base if name.sub is None else f"{name.base}_{name.sub}"
+
+
 def key_of(name: ast.Name) -> tuple:
     return (name.base, name.sub, tuple(name.accents), name.label)
 
@@ -113,7 +118,7 @@ def _number(node: ast.Number, scope: Scope) -> Expr:
 
 def _name(node: ast.Name, scope: Scope, index: str | None = None) -> Expr:
     """A quantity; ``index`` the sample index written on it."""
-    alias = scope.aliases.get(node.base if node.sub is None else f"{node.base}_{node.sub}")
+    alias = scope.aliases.get(written_name(node))
     if alias is not None:
         q, entry = alias
         if entry is not None:

@@ -18,7 +18,7 @@ from derive.claims.compare import compare
 from derive.errors import DeriveError
 from derive.expr import Expr, Leaf, m
 from derive.graph import Network
-from derive.ops.algebra import Add, MatMul, Scale, Transpose, add, matmul, scale, transpose
+from derive.ops.algebra import Add, MatMul, Scale, Transpose, add, scale, transpose
 from derive.ops.elementwise import Apply, Hadamard, hadamard
 
 MAX_CANDIDATES = 80  # comparisons per claim, at a few ms each
@@ -48,26 +48,13 @@ def _sign_flip(e: Expr) -> Expr | None:
 
 
 def _hadamard_for_product(e: Expr) -> Expr | None:
-    """A Hadamard product written where a matrix product belongs."""
+    """A Hadamard product written where a matrix product of two same-shape (square) factors
+    belongs. Where the shapes differ, the student's formula does not fit its shapes at all, and
+    :func:`derive.claims.check.ast_repairs` finds the slip by changing the product back."""
     if isinstance(e, MatMul) and len(e.factors) == 2:
         a, b = e.factors
         if a.shape == b.shape:
             return hadamard(a, b)
-        if a.shape == (b.shape[1], b.shape[0]):
-            return hadamard(transpose(a), b)
-    return None
-
-
-def _product_for_hadamard(e: Expr) -> Expr | None:
-    """A matrix product written where a Hadamard product belongs (diag dropped)."""
-    if isinstance(e, Hadamard) and len(e.factors) == 2 and all(p == 1 for _, p in e.factors):
-        (a, _), (b, _) = e.factors
-        for x, y in ((a, b), (b, a)):
-            if x.shape[1] == 1 and x.shape[0] != 1:
-                try:
-                    return matmul(transpose(x), y) if y.shape[0] == x.shape[0] else None
-                except DeriveError:
-                    return None
     return None
 
 
@@ -99,7 +86,6 @@ RULES: dict[str, Callable[[Expr], Expr | None]] = {
     "an extra transpose": _extra_transpose,
     "a missing 1/m": _no_one_over_m,
     "a Hadamard product where a matrix product belongs": _hadamard_for_product,
-    "a matrix product where a Hadamard product belongs": _product_for_hadamard,
     "a missing derivative factor of an activation": _no_activation_derivative,
 }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from derive.errors import DeriveError
+from derive.render.context import tex_text
 
 EPOCH_KEYS = ("epoch", "lr", "train_loss", "test_loss", "test_accuracy")
 
@@ -20,9 +21,11 @@ EPOCH_KEYS = ("epoch", "lr", "train_loss", "test_loss", "test_accuracy")
 @dataclass(frozen=True)
 class Training:
     data: str
+    data_tex: str
     size: str  # "d = 784, h = 50, c = 10, 39,760 parameters"
     size_tex: str
     settings: str  # a clause
+    settings_tex: str
     epochs: int
     train_loss: str  # pgfplots coordinates: (1,0.68) (2,0.33) ...
     test_loss: str
@@ -64,10 +67,6 @@ def _curve(epochs: list[dict], key: str) -> str:
     return " ".join(f"({e['epoch']},{e[key]:.6g})" for e in epochs if e[key] is not None)
 
 
-def _texttt(text: str) -> str:
-    return text.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&").replace("#", r"\#")
-
-
 def build(metrics: dict) -> Training:
     epochs = metrics["epochs"]
     last = epochs[-1]
@@ -82,7 +81,7 @@ def build(metrics: dict) -> Training:
     count = metrics.get("parameters")
     counted = [f"{count:,} parameters"] if count else []
     size = ", ".join([f"{k} = {v}" for k, v in sizes] + counted)
-    size_tex = ", ".join([f"${_texttt(str(k))} = {v}$" for k, v in sizes] + counted)
+    size_tex = ", ".join([f"${tex_text(str(k))} = {v}$" for k, v in sizes] + counted)
     accurate = [e for e in epochs if e["test_accuracy"] is not None]
     best = max(accurate, key=lambda e: e["test_accuracy"]) if accurate else None
     shown = _milestones(len(epochs))
@@ -98,10 +97,12 @@ def build(metrics: dict) -> Training:
         if k in shown
     )
     return Training(
-        data=_texttt(str(metrics.get("data", ""))),
+        data=str(metrics.get("data", "")),
+        data_tex=tex_text(str(metrics.get("data", ""))),
         size=size,
         size_tex=size_tex,
-        settings=_texttt(settings),
+        settings=settings,
+        settings_tex=tex_text(settings),
         epochs=len(epochs),
         train_loss=_curve(epochs, "train_loss"),
         test_loss=_curve(epochs, "test_loss"),

@@ -75,13 +75,27 @@ FORMATS = {Format.pdf: {"tex", "pdf"}, Format.tex: {"tex"}, Format.md: {"tex", "
 # --- helpers -------------------------------------------------------------------------------
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """A DeriveError is the user's to fix: one line on stderr, exit 2, no traceback."""
+    """A DeriveError is the user's to fix: one line on stderr, exit 2, no traceback. So is a
+    file that cannot be written (a read-only folder, a full disk) and input nested too deeply
+    to read. The line is shown safely: a control character of a student's text, quoted back
+    in a message, is written as an escape (it could otherwise repaint the terminal)."""
+    from derive.safeio import shown
+
+    def fail(message: str):
+        typer.echo(f"derive: error: {shown(message) or 'error'}", err=True)
+        return typer.Exit(2)
+
     try:
         yield
     except DeriveError as err:
-        message = " ".join(str(err).split()) or type(err).__name__
-        typer.echo(f"derive: error: {message}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(err) or type(err).__name__) from None
+    except OSError as err:
+        where = err.filename if err.filename is not None else ""
+        raise fail(f"{where}: {err.strerror or err}" if where else str(err)) from None
+    except RecursionError:
+        raise fail("the input is nested too deeply to read") from None
+    except MemoryError:
+        raise fail("out of memory") from None
 
 
 def parse_settings(items: list[str] | None) -> dict[str, str]:
@@ -121,6 +135,10 @@ def read_values(path: Path) -> dict:
     for key, array in arrays.items():
         if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
             raise DeriveError(f"{path}: {key} holds {array.dtype} values, not numbers")
+        if np.iscomplexobj(array):
+            raise DeriveError(f"{path}: {key} holds complex numbers; derive works with reals")
+        if not np.all(np.isfinite(array)):
+            raise DeriveError(f"{path}: {key} holds infinite or NaN values")
     return arrays
 
 
@@ -191,12 +209,9 @@ def describe(verification) -> str:
 # --- commands ------------------------------------------------------------------------------
 def version_callback(value: bool) -> None:
     if value:
-        from importlib.metadata import PackageNotFoundError, version
+        from derive.version import derive_version
 
-        try:
-            typer.echo(f"derive {version('derive')}")
-        except PackageNotFoundError:  # running from a source tree that is not installed
-            typer.echo("derive (not installed)")
+        typer.echo(f"derive {derive_version()}")
         raise typer.Exit()
 
 

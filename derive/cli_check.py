@@ -1,7 +1,11 @@
-"""``derive check``: one student's claims file, or a whole class (``--class DIR``).
+"""``derive check``: a quick check of one claims file, or grading against an assignment (one
+student's answers, or the whole class with ``--class DIR``).
 
 Registered on the app of :mod:`derive.cli`, whose helpers it shares (one-line errors, atomic
-writes); the checking itself is :mod:`derive.claims`.
+writes); the checking itself is :mod:`derive.claims`. Whatever a student's file says, the code
+that runs is the instructor's: the networks given with ``--network`` (a quick check) or named
+by the assignment. Every file is checked in a worker process with the limits of
+:mod:`derive.claims.pool` (a memory limit, a hard deadline).
 """
 
 from __future__ import annotations
@@ -12,54 +16,59 @@ from typing import Annotated
 
 import typer
 
-from derive.cli import app, user_errors, write_atomically
+from derive.cli import app, parse_settings, user_errors, write_atomically
 from derive.errors import DeriveError
-
-
-def _printable(text: object, limit: int = 0) -> str:
-    """A student's text for the terminal: on one line, control characters (an escape sequence
-    could repaint the screen) as ?, at most ``limit`` characters."""
-    flat = "".join(ch if ch.isprintable() else "?" for ch in " ".join(str(text).split()))
-    return flat if not limit or len(flat) <= limit else flat[: limit - 1] + "…"
+from derive.safeio import shown
 
 
 def print_claims(result) -> None:
-    """id | verdict | message, the message wrapped to the terminal; for a wrong claim, the right
-    expression and the likely slip under it; then the score."""
+    """id | verdict | message (with points when graded), the message wrapped to the terminal;
+    for a wrong claim, the right expression and the likely slip under it; then the score."""
     import shutil
     import textwrap
     from collections import Counter
 
     from derive.claims.verdict import VERDICTS
 
+    graded = result.graded
     width = min(max(shutil.get_terminal_size((100, 24)).columns, 60), 140)
-    ids = [_printable(c.id, 24) for c in result.claims]
-    w_id = max([len("id"), *map(len, ids)])
+    ids = [shown(c.id, 24) for c in result.claims]
+    points = [f"{c.points or 0:g}/{c.max_points:g}" if graded else "" for c in result.claims]
+    w_id = max([len("question" if graded else "id"), *map(len, ids)])
+    w_points = max([len("points"), *map(len, points)]) if graded else 0
     w_verdict = max([len("verdict"), *(len(c.verdict) for c in result.claims)])
-    w_message = max(width - w_id - w_verdict - 4, 30)
-    rows = [("id", "verdict", "message"), ("-" * w_id, "-" * w_verdict, "-" * len("message"))]
-    for ident, c in zip(ids, result.claims):
-        lines = textwrap.wrap(_printable(c.message), w_message) or [""]
+    w_message = max(width - w_id - w_verdict - w_points - 6, 30)
+    head = ("question" if graded else "id", "points" if graded else "", "verdict", "message")
+    rows = [head, ("-" * w_id, "-" * w_points, "-" * w_verdict, "-" * len("message"))]
+    for ident, score, c in zip(ids, points, result.claims):
+        lines = textwrap.wrap(shown(c.message), w_message) or [""]
         if c.expected:
-            lines += textwrap.wrap(f"right: {_printable(c.expected)}", w_message)
+            lines += textwrap.wrap(f"right: {shown(c.expected)}", w_message)
         if c.slip and c.slip not in c.message:  # the checker's message often names it already
-            lines += textwrap.wrap(f"likely slip: {_printable(c.slip)}", w_message)
-        rows.append((ident, _printable(c.verdict), lines[0]))
-        rows += [("", "", line) for line in lines[1:]]
-    for a, b, text in rows:
-        typer.echo(f"{a.ljust(w_id)}  {b.ljust(w_verdict)}  {text}".rstrip())
+            lines += textwrap.wrap(f"likely slip: {shown(c.slip)}", w_message)
+        rows.append((ident, score, shown(c.verdict), lines[0]))
+        rows += [("", "", "", line) for line in lines[1:]]
+    for a, p, b, text in rows:
+        cells = [a.ljust(w_id), *([p.ljust(w_points)] if graded else []), b.ljust(w_verdict)]
+        typer.echo(f"{'  '.join(cells)}  {text}".rstrip())
+    for note in result.notes:
+        typer.echo(f"note: {shown(note)}")
     counts = Counter(c.verdict for c in result.claims)
     told = ", ".join(f"{counts[v]} {v}" for v in [*VERDICTS, *sorted(set(counts) - set(VERDICTS))]
                      if counts[v])  # fmt: skip
-    typer.echo(
-        f"{_printable(result.student, 60)}: {result.score} of {len(result.claims)} claims "
-        f"earn the mark ({told})"
-    )
+    if graded:
+        typer.echo(f"{shown(result.student, 60)}: {result.points:g} of {result.max_points:g} "
+                   f"points ({told})")  # fmt: skip
+    else:
+        typer.echo(
+            f"{shown(result.student, 60)}: {result.score} of {len(result.claims)} claims "
+            f"earn the mark ({told})"
+        )
 
 
 def check_class(folder: Path, out: Path | None, redo: bool, workers: int, pdf: bool,
-                networks: tuple[Path, ...] = ()) -> None:  # fmt: skip
-    """derive check --class: the run with a progress bar, then the summary."""
+                grader) -> None:  # fmt: skip
+    """derive check --assignment A --class DIR: the run with a progress bar, then the summary."""
     from derive.claims.classrun import latex_available, run_class
     from derive.render.report import INSTALL_HINT
     from derive.terminal import ProgressBar
@@ -67,7 +76,8 @@ def check_class(folder: Path, out: Path | None, redo: bool, workers: int, pdf: b
     name = folder.resolve().name or "class"
     out_dir = out if out is not None else Path("reports") / "check" / name
     if out_dir.exists() and not out_dir.is_dir():
-        raise DeriveError(f"{out_dir}: is a file; -o takes the folder to write into")
+        raise DeriveError(f"{shown(out_dir)}: is a file; -o takes the folder to write into")
+    _not_inside(grader.assignment, folder)
     if pdf and not latex_available():
         hint = INSTALL_HINT.replace("no PDF was made (the .tex is written)", "no feedback PDFs")
         typer.echo(hint, err=True)
@@ -78,45 +88,75 @@ def check_class(folder: Path, out: Path | None, redo: bool, workers: int, pdf: b
     def progress(done: int, total: int, student: str) -> None:
         state.update(done=done, total=total)
         if not bars:
-            before = f"; {done} checked before and unchanged: skipped" if done else ""
-            typer.echo(f"{total} claims files in {folder}{before}")
+            before = f"; {done} graded before and unchanged: skipped" if done else ""
+            typer.echo(f"{total} submissions in {shown(folder)}{before}")
             bars.append(ProgressBar(total))
-        bars[0].update(done, _printable(student, 30))
+        bars[0].update(done, shown(student, 30))
 
     try:
-        from functools import partial
-
-        from derive.claims.check import check_file
-
-        # a partial of a module-level function pickles, for the worker processes
-        check = partial(check_file, networks=networks) if networks else None
-        summary = run_class(folder, out_dir, redo=redo, workers=workers, on_progress=progress,
-                            pdf=pdf, check=check)  # fmt: skip
+        summary = run_class(folder, out_dir, grader, redo=redo, workers=workers,
+                            on_progress=progress, pdf=pdf)  # fmt: skip
     except KeyboardInterrupt:
         if bars:
             bars[0].clear()
         typer.echo(
-            f"derive: interrupted: {state['done']} of {state['total']} students done, in "
-            f"{out_dir}; run the same command again to go on",
+            f"derive: interrupted: {state['done']} of {state['total']} submissions done, in "
+            f"{shown(out_dir)}; run the same command again to go on",
             err=True,
         )
         raise typer.Exit(130) from None
     if bars:
         bars[0].clear()
     for line in summary.problems[:5]:
-        typer.echo(f"derive: {line}", err=True)
+        typer.echo(f"derive: {shown(line)}", err=True)
     if len(summary.problems) > 5:
         typer.echo(f"derive: ... and {len(summary.problems) - 5} more feedback problems", err=True)
-    errors = f", {summary.errors} could not be checked" if summary.errors else ""
+    errors = f", {summary.errors} rows with an error" if summary.errors else ""
     typer.echo(
-        f"{summary.students} students: {summary.checked} checked, {summary.skipped} skipped "
+        f"{summary.students} submissions: {summary.checked} graded, {summary.skipped} skipped "
         f"(done before){errors}; {summary.seconds:.1f} s"
     )
     counts = ", ".join(f"{n} {v}" for v, n in summary.verdicts.items() if n)
-    typer.echo(f"claims: {counts or 'none checked'}")
-    typer.echo(f"gradebook: {summary.gradebook}")
-    typer.echo(f"feedback: {summary.feedback}{os.sep} (Markdown, LaTeX{', PDF' if pdf else ''})")
-    typer.echo(f"all results: {summary.results}")
+    typer.echo(f"answers: {counts or 'none graded'}")
+    typer.echo(f"gradebook: {shown(summary.gradebook)}")
+    typer.echo(
+        f"feedback: {shown(summary.feedback)}{os.sep} (Markdown, LaTeX{', PDF' if pdf else ''})"
+    )
+    typer.echo(f"all results: {shown(summary.results)}")
+
+
+def _not_inside(assignment, folder: Path) -> None:
+    """A network file among the students' files could be replaced by a student: refused."""
+    here = folder.resolve()
+    for path in [assignment.path, *assignment.network_files()]:
+        if Path(path).resolve().is_relative_to(here):
+            raise DeriveError(
+                f"{shown(path)} is inside the class folder {shown(folder)}, where students' files "
+                "are: keep the assignment and its networks outside it"
+            )
+
+
+def _one(check, path: Path, limits):
+    """Check one file in a worker process, within the limits; its FileResult."""
+    from derive.claims.pool import GRACE, Pool
+
+    pool = Pool(check, 1, limits.memory_mb, limits.seconds_per_student + GRACE)
+    outcome = next(iter(pool.run([(path, path)])))
+    if outcome.error is not None:
+        raise DeriveError(f"{shown(path)}: {outcome.error}")
+    return outcome.result
+
+
+class _QuickCheck:
+    def __init__(self, networks, settings, values, tolerance):
+        self.networks, self.settings = networks, settings
+        self.values, self.tolerance = values, tolerance
+
+    def __call__(self, path):
+        from derive.claims.grade import check_file
+
+        return check_file(path, self.networks, settings=self.settings, values=self.values,
+                          tolerance=self.tolerance)  # fmt: skip
 
 
 @app.command()
@@ -124,16 +164,20 @@ def check(
     file: Annotated[
         Path | None,
         typer.Argument(
-            help="A student's claims file (YAML): the formulas and numbers to check.",
+            help="A claims file to check (YAML: ids and claims), or with --assignment a "
+            "student's answers file.",
             metavar="FILE",
             show_default=False,
         ),
     ] = None,
-    json_out: Annotated[
+    assignment: Annotated[
         Path | None,
         typer.Option(
-            "--json",
-            help="Write every claim's verdict and evidence to this JSON file.",
+            "--assignment",
+            "-a",
+            metavar="A.yaml",
+            help="The instructor's assignment: the questions, their points, the network files "
+            "(the only code derive runs while grading), the numbers and tolerances.",
             show_default=False,
         ),
     ] = None,
@@ -142,9 +186,18 @@ def check(
         typer.Option(
             "--class",
             metavar="DIR",
-            help="Check a whole class: DIR holds one claims file per student (*.yaml, *.yml). "
-            "Writes a gradebook CSV, results.json and per-student feedback (Markdown, and PDF "
-            "with LaTeX); an interrupted run goes on where it stopped when run again.",
+            help="With --assignment: grade a whole class. DIR holds one answers file per "
+            "student (*.yaml, or one in each student's folder). Writes a gradebook CSV, "
+            "results.json and per-student feedback; an interrupted run goes on where it "
+            "stopped when run again.",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            help="Write every verdict and its evidence to this JSON file.",
             show_default=False,
         ),
     ] = None,
@@ -160,12 +213,12 @@ def check(
     redo: Annotated[
         bool,
         typer.Option(
-            "--redo", help="With --class: check every student again, not only new or changed."
+            "--redo", help="With --class: grade every student again, not only new or changed."
         ),
     ] = False,
     workers: Annotated[
         int | None,
-        typer.Option(help="With --class: processes checking at once (default 2)."),
+        typer.Option(help="With --class: processes grading at once (default 2)."),
     ] = None,
     no_pdf: Annotated[
         bool, typer.Option("--no-pdf", help="With --class: Markdown and .tex feedback only.")
@@ -174,40 +227,95 @@ def check(
         list[Path] | None,
         typer.Option(
             "--network",
-            metavar="FILE",
-            help="A network file to trust (it is Python that derive runs); may repeat. Without "
-            "it, a claims file may name only networks under the working folder and outside the "
-            "students' folder.",
+            metavar="NET.py",
+            help="A quick check's network file (Python that derive runs: give only one you "
+            "trust); may repeat. A claims file's network: key names one of these; it is never "
+            "run because a claims file names it.",
+            show_default=False,
+        ),
+    ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="NAME=VALUE",
+            help="A quick check: a setting of the network file. May repeat.",
+            show_default=False,
+        ),
+    ] = None,
+    values: Annotated[
+        Path | None,
+        typer.Option(
+            "--values",
+            metavar="V.yaml",
+            help="A quick check: the numbers of number claims (YAML, as for derive handcalc), "
+            "over those the network ships.",
+            show_default=False,
+        ),
+    ] = None,
+    tolerance: Annotated[
+        float | None,
+        typer.Option(
+            help="A quick check: the relative tolerance of number claims (default 0.05).",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Check a student's claimed formulas and numbers (exit 0 whatever the verdicts), or with
-    --class DIR a whole class at once."""
+    """Check a claims file (exit 0 whatever the verdicts), or grade a student's answers (or,
+    with --class, a whole class) against an --assignment."""
     with user_errors():
+        quick = [o for o, v in (("--network", network), ("--set", settings), ("--values", values),
+                                ("--tolerance", tolerance)) if v]  # fmt: skip
+        klass = [o for o, v in (("-o", out), ("--workers", workers)) if v is not None]
+        klass += [o for o, v in (("--redo", redo), ("--no-pdf", no_pdf)) if v]
         if file is not None and class_dir is not None:
-            raise DeriveError("give a claims FILE or --class DIR, not both")
-        if class_dir is not None:
-            if json_out is not None:
-                raise DeriveError("--json goes with one FILE; --class writes OUT/results.json")
-            check_class(class_dir, out, redo, 2 if workers is None else workers, not no_pdf,
-                        tuple(network or ()))  # fmt: skip
-            return
-        if file is None:
-            raise DeriveError("give a claims FILE to check, or --class DIR for a whole class")
-        given = [o for o, v in (("-o", out), ("--workers", workers)) if v is not None]
-        given += [o for o, v in (("--redo", redo), ("--no-pdf", no_pdf)) if v]
-        if given:
-            raise DeriveError(f"{', '.join(given)}: only with --class DIR")
-        from derive.claims.check import check_file
-        from derive.claims.gradebook import to_json_text
+            raise DeriveError("give a FILE or --class DIR, not both")
+        if class_dir is not None and assignment is None:
+            raise DeriveError(
+                "--class needs --assignment A.yaml: the questions, their points and the network "
+                "files are the instructor's, never a student's file's"
+            )
+        if assignment is not None and quick:
+            raise DeriveError(f"{', '.join(quick)}: with --assignment, the assignment says that")
+        if class_dir is None and klass:
+            raise DeriveError(f"{', '.join(klass)}: only with --class DIR")
+        if class_dir is not None and json_out is not None:
+            raise DeriveError("--json goes with one FILE; --class writes OUT/results.json")
+        if file is None and class_dir is None:
+            raise DeriveError("give a claims FILE to check, or --assignment A.yaml with a FILE "
+                              "or --class DIR")  # fmt: skip
+        if assignment is not None:
+            from derive.claims.assignment import read_assignment
+            from derive.claims.grade import prepare
 
-        result = check_file(file, networks=tuple(network)) if network else check_file(file)
+            grader = prepare(read_assignment(assignment))
+            if class_dir is not None:
+                check_class(class_dir, out, redo, 2 if workers is None else workers,
+                            not no_pdf, grader)  # fmt: skip
+                return
+            result = _one(lambda path: grader.grade(path, follow_symlinks=True), file,
+                          grader.assignment.limits)  # fmt: skip
+        else:
+            from derive.claims.assignment import Limits
+
+            parsed = parse_settings(settings)
+            given = None
+            if values is not None:
+                from derive.values import read_values
+
+                given = read_values(values)
+            if tolerance is not None and not 0 < tolerance < 1:
+                raise DeriveError(f"--tolerance {tolerance}: a relative tolerance is in (0, 1)")
+            check = _QuickCheck(tuple(network or ()), parsed, given,
+                                0.05 if tolerance is None else tolerance)  # fmt: skip
+            result = _one(check, file, Limits())
         if result.error:
             raise DeriveError(result.error)
         if json_out is not None:
+            from derive.claims.gradebook import to_json_text
+
             text = to_json_text(result.to_json())
             write_atomically(json_out, lambda f: f.write(text.encode()), "claims.json")
     print_claims(result)
     if json_out is not None:
-        typer.echo(str(json_out))
+        typer.echo(shown(json_out))

@@ -18,7 +18,20 @@ import sympy as sp
 
 from derive.backprop import Derivation
 from derive.errors import DeriveError
-from derive.expr import ONE, Expr, Identity, Leaf, Ones, Op, Quantity, Residual, Zero, leaves, m
+from derive.expr import (
+    ONE,
+    Expr,
+    Identity,
+    Leaf,
+    Ones,
+    Op,
+    Quantity,
+    Residual,
+    Zero,
+    leaves,
+    m,
+    sym,
+)
 from derive.graph import Network
 from derive.ops import layout
 
@@ -149,7 +162,7 @@ def compile_expressions(net: Network, outputs: dict[str, Expr], overridable: boo
 # --- the user-facing compiled network ----------------------------------------------------
 def external_shape(q: Quantity, sizes: dict) -> tuple[int, ...]:
     """The array shape users give and get: samples first, weights (out, in), biases 1-D."""
-    r, c = (int(sp.sympify(s).subs(sizes)) for s in q.shape)
+    r, c = (int(sym(s).subs(sizes)) for s in q.shape)
     if q.batched:
         return (sizes[m], r) if c == 1 else (sizes[m], r, c)
     return (r,) if c == 1 else (r, c)
@@ -191,6 +204,9 @@ def bind_sizes(net: Network, values: dict[str, np.ndarray], where: str = "values
                     f"{sizes[dim]}, so {q.name} must be {_ext_str(q)}"
                 )
             else:
+                if n == 0:
+                    what = "no samples" if dim == m else f"{dim} = 0"
+                    raise DeriveError(f"{where}: {q.name} has shape {got}: {what}")
                 sizes[dim] = n
                 origin[dim] = f"{q.name} {got}"
     return sizes

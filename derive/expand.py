@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from derive.expr import Expr, Identity, Leaf, Ones, Op, Quantity, Residual, Zero, m
+from derive.expr import Expr, Identity, Leaf, Ones, Op, Quantity, Residual, Zero, m, sym
 from derive.graph import Network
 from derive.ops.batch import BatchSum
 from derive.ops.elementwise import Diag
@@ -30,7 +30,7 @@ class Expander:
 
     def dims(self, q: Quantity) -> tuple[int, int]:
         if q.shape not in self._dims:
-            self._dims[q.shape] = tuple(int(sp.sympify(d).subs(self.sizes)) for d in q.shape)
+            self._dims[q.shape] = tuple(int(sym(d).subs(self.sizes)) for d in q.shape)
         return self._dims[q.shape]
 
     def samples(self, q: Quantity) -> list[int | None]:
@@ -95,7 +95,7 @@ class Expander:
             elif isinstance(x, Ones):
                 out = sp.ones(int(x.n.subs(self.sizes)), 1)
             elif isinstance(x, Zero):
-                out = sp.zeros(*(int(sp.sympify(d).subs(self.sizes)) for d in x.shape))
+                out = sp.zeros(*(int(sym(d).subs(self.sizes)) for d in x.shape))
             elif isinstance(x, BatchSum):
                 parts = [walk(x.e, j) for j in range(self.batch)]
                 out = sum(parts[1:], parts[0])
@@ -185,12 +185,12 @@ class IdentityTest:
         many comparisons at one point; ``equal`` draws new points instead)."""
         if self.memo is None:
             self.values, self.memo = {}, {}
-        return self.value(sp.sympify(e), self.memo)
+        return self.value(sym(e), self.memo)
 
     def equal(self, a: sp.Expr, b: sp.Expr, points: int = 2) -> bool:
         for _ in range(points):
             self.values = {}
             memo: dict = {}
-            if self.value(sp.sympify(a), memo) != self.value(sp.sympify(b), memo):
+            if self.value(sym(a), memo) != self.value(sym(b), memo):
                 return False
         return True

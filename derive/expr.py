@@ -33,6 +33,13 @@ ONE = sp.Integer(1)
 Shape = tuple[sp.Expr, sp.Expr]
 
 
+def sym(x) -> sp.Basic:
+    """``x`` (an int, a float, a Fraction, a NumPy number or already SymPy) as SymPy. Strict:
+    a string is refused, never parsed (SymPy's parser evaluates Python), so no text from a file
+    can reach it by way of a number."""
+    return sp.sympify(x, strict=True)
+
+
 def shape_str(shape: Shape) -> str:
     """A shape as people write it: ``h x d``, ``h`` for a column vector, ``1`` for a scalar."""
     r, c = shape
@@ -177,7 +184,7 @@ class Expr:
 
         if isinstance(other, Expr):
             raise ShapeError("divide element-wise with hadamard(a, b, power=-1), not '/'")
-        return scale(1 / sp.sympify(other), self)
+        return scale(1 / sym(other), self)
 
     @property
     def T(self) -> Expr:
@@ -364,6 +371,6 @@ class Op(Expr):
 
 def test_leaf(name: str, rows, cols=1, batched: bool = True, content: str = "real") -> Leaf:
     """A fresh leaf for op examples and tests."""
-    shape = (sp.sympify(rows), sp.sympify(cols))
+    shape = (sym(rows), sym(cols))
     kind = "input" if batched else "param"
     return Leaf(Quantity(name, name, shape, kind, batched, content=content))

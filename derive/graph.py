@@ -2,6 +2,8 @@
 
 A network file is plain Python. ``derive`` runs it and takes the module-level ``Network`` object:
 the variable named ``network`` if there is one, otherwise the only ``Network`` in the module.
+Only Python source is run: a regular file named ``*.py`` holding text (``runpy`` would also run a
+zip archive, whatever its name), never a file derive wrote (it writes no ``.py`` files).
 Settings (``net.setting("k", 3)``) read ``--set k=5`` from the command line, or
 ``derive.load(path, k=5)`` from Python.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 import contextvars
 import keyword
 import re
-import runpy
 import sys
 import traceback
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import sympy as sp
 
 from derive.errors import DeriveError
-from derive.expr import ONE, Expr, Leaf, Quantity, leaves, shape_str
+from derive.expr import ONE, Expr, Leaf, Quantity, leaves, shape_str, sym
 
 _overrides: contextvars.ContextVar[dict | None] = contextvars.ContextVar("settings", default=None)
 
@@ -218,7 +219,7 @@ class Network:
             raise DeriveError(f"quantity name {name!r} must be a Python identifier")
         if name in self.quantities:
             raise DeriveError(f"{name} is declared twice")
-        shape = tuple(sp.sympify(s) for s in shape)
+        shape = tuple(sym(s) for s in shape)
         for s in shape:
             if not (s.is_Integer or (s.free_symbols and s.free_symbols <= set(self.dims))):
                 raise DeriveError(f"{name}: dimension {s} is neither a number nor a declared dim")
@@ -312,7 +313,7 @@ def _convert(name: str, text, default):
 
 def _size(dim, sizes: dict):
     """A dimension at the given sizes: an int, or the symbol itself when it has no size."""
-    n = sp.sympify(dim).subs(sizes)
+    n = sym(dim).subs(sizes)
     return int(n) if n.is_Integer else n
 
 
@@ -325,6 +326,23 @@ def _caller_line() -> int | None:
     return None
 
 
+MAX_SOURCE = 1_000_000  # bytes of a network file
+
+
+def run_source(path: Path) -> dict:
+    """Run the Python source file ``path`` as a module of its own; its namespace."""
+    from derive.safeio import read_text
+
+    if path.suffix != ".py":
+        raise DeriveError(f"{path}: a network file is Python source named *.py")
+    source = read_text(path, MAX_SOURCE, what="network file")
+    code = compile(source, str(path), "exec", dont_inherit=True)
+    namespace = {"__name__": f"derive_network_{path.stem}", "__file__": str(path),
+                 "__builtins__": __builtins__}  # fmt: skip
+    exec(code, namespace)  # noqa: S102 - the network file is the instructor's (trusted) code
+    return namespace
+
+
 def load(path: str | Path, **settings) -> Network:
     """Run a network file and return its Network. Errors become DeriveError naming file:line."""
     path = Path(path)
@@ -334,11 +352,14 @@ def load(path: str | Path, **settings) -> Network:
         raise DeriveError(f"{path}: no such file")
     token = _overrides.set({k: v for k, v in settings.items()})
     try:
-        namespace = runpy.run_path(str(path), run_name=f"derive_network_{path.stem}")
+        namespace = run_source(path)
     except DeriveError as err:
-        raise DeriveError(f"{path}:{_error_line(err, path)}: {err}") from None
+        line = _error_line(err, path)
+        raise DeriveError(str(err) if line == "?" else f"{path}:{line}: {err}") from None
     except SyntaxError as err:
         raise DeriveError(f"{path}:{err.lineno}: syntax error: {err.msg}") from None
+    except ValueError as err:  # compile(): source with null bytes
+        raise DeriveError(f"{path}: not Python source ({err})") from None
     except Exception as err:  # a bug in the user's file: say where, without a traceback
         raise DeriveError(f"{path}:{_error_line(err, path)}: {_describe(err)}") from None
     finally:

@@ -31,7 +31,7 @@ from derive.compile import (
     to_internal,
 )
 from derive.errors import DeriveError
-from derive.expr import Leaf, Quantity, Residual, m
+from derive.expr import Leaf, Quantity, Residual, m, sym
 from derive.graph import Network
 from derive.render import context
 from derive.render.handcalc import (
@@ -45,6 +45,7 @@ from derive.render.handcalc import (
     substituted,
 )  # fmt: skip
 from derive.render.printer import latex
+from derive.values import read_values  # noqa: F401 (derive.handcalc.read_values)
 
 #: Without example values: random ones at the network's small default sizes, for this many
 #: samples (two, so that batch sums and batch statistics have something to sum; one sample
@@ -94,58 +95,7 @@ class HandCalc:
 
 
 # --- values -------------------------------------------------------------------------------
-def read_values(path: Path) -> dict[str, np.ndarray]:
-    """A YAML mapping name -> number or nested lists of numbers (yaml.safe_load only)."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise DeriveError(f"{path}: no such values file")
-    try:
-        data = yaml.safe_load(path.read_text("utf-8"))
-    except UnicodeDecodeError:
-        raise DeriveError(f"{path}: not a YAML text file") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise DeriveError(f"{where}: not valid YAML ({problem})") from None
-    example = "W1: [[0.1, 0.2], [0.3, 0.4]]"
-    if not isinstance(data, dict):
-        raise DeriveError(
-            f"{path}: expected a mapping of names to numbers or nested lists, like '{example}'"
-        )
-    out: dict[str, np.ndarray] = {}
-    for name, value in data.items():
-        if not _numbers(value):
-            raise DeriveError(
-                f"{path}: {name} is {_kind(value)}, not a number or a nested list of numbers"
-            )
-        try:
-            out[str(name)] = np.asarray(value, dtype=float)
-        except ValueError:
-            raise DeriveError(
-                f"{path}: {name} is not rectangular (its rows differ in length)"
-            ) from None
-    return out
-
-
-def _numbers(value) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, (int, float)):
-        return True
-    return isinstance(value, list) and bool(value) and all(_numbers(v) for v in value)
-
-
-def _kind(value) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, list):
-        return "an empty list" if not value else "a list holding something other than numbers"
-    return f"{value!r}"
-
-
+# read_values: derive.values (a values file is read within bounds and strictly)
 def random_point(net: Network, samples: int = RANDOM_M, seed: int = SEED) -> dict[str, np.ndarray]:
     """Reproducible random values at the network's default sizes, in the layout of ``derive
     grad``, drawn as the numeric proof draws them (one-hot labels, dropout masks)."""
@@ -297,7 +247,7 @@ class _Steps:
         a = np.asarray(array, dtype=float)
         if sample is not None:
             a = a[sample]
-        r, c = (int(sp.sympify(d).subs(self.sizes)) for d in q.shape)
+        r, c = (int(sym(d).subs(self.sizes)) for d in q.shape)
         return a.reshape(r, c)
 
     def printer(self, sample: int | None) -> NumberPrinter:

@@ -27,7 +27,7 @@ from derive.compile import (
 )
 from derive.data import Images, load_images
 from derive.errors import DeriveError
-from derive.expr import Leaf, Quantity, leaves, m
+from derive.expr import Leaf, Quantity, leaves, m, sym
 from derive.graph import Network
 
 SYNTHETIC_TRAIN, SYNTHETIC_TEST = 2000, 500
@@ -268,7 +268,7 @@ def init_params(net: Network, sizes: dict, rng: np.random.Generator) -> dict[str
     params = {}
     for q in net.params:
         shape = internal_shape(q, sizes)  # a (1 x h) row of weights is stored as (h,)
-        fan_in = int(sp.sympify(q.shape[1]).subs(sizes))  # the columns: inputs per unit
+        fan_in = int(sym(q.shape[1]).subs(sizes))  # the columns: inputs per unit
         init = net.inits.get(q.name, "he" if q.shape[1] != 1 else "zeros")
         if init in ("he", "xavier"):
             std = math.sqrt((2.0 if init == "he" else 1.0) / fan_in)

@@ -1,14 +1,13 @@
-"""Checking a whole class (derive/claims/classrun.py) and the output side of `derive check`.
+"""Grading a whole class (derive/claims/classrun.py) and the output side of `derive check`.
 
-The checker itself is not needed: a fake check, below, reads a claims file with the real reader
-and takes each claim's verdict from the claim's first word ("incorrect x = 2"). The tests against
-the real checker skip until derive.claims.check exists.
+The checker itself is not needed here: a fake check, below, reads a claims file with the real
+reader and takes each claim's verdict from the claim's first word ("incorrect x = 2"). Grading
+against a real assignment is tested at the end and in test_grading.py.
 """
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import os
@@ -29,13 +28,12 @@ from derive.claims.verdict import VERDICTS, ClaimResult, FileResult
 from derive.errors import DeriveError
 from derive.render.feedback import render_feedback, safe_math, tex_escape
 
-HAS_CHECKER = importlib.util.find_spec("derive.claims.check") is not None
 HOSTILE = r"\input{/etc/passwd} \immediate\write18{touch pwned} \def\x{1} ^^5cinput $x$ % # & ~"
 RIGHT = r"\frac{1}{m}\sum_{i=1}^{m}(\hat{\mathbf{y}}^i - \mathbf{y}^i)(\mathbf{x}^i)^T"
 
 
 # --- a fake checker -----------------------------------------------------------------------
-def fake_check(path: Path) -> FileResult:
+def fake_check(path: Path, student: str | None = None) -> FileResult:
     """Verdicts from the claims' first words; "raise" fails like a buggy checker, "error" gives
     an error result. Logs each call to $CHECK_LOG (a file: workers are other processes)."""
     if os.environ.get("CHECK_LOG"):
@@ -81,7 +79,7 @@ class Recorder:
         self.calls: list[str] = []
         self.stop = stop
 
-    def __call__(self, path: Path) -> FileResult:
+    def __call__(self, path: Path, student: str | None = None) -> FileResult:
         self.calls.append(path.name)
         if len(self.calls) == self.stop:
             raise KeyboardInterrupt
@@ -116,7 +114,7 @@ def klass(tmp_path) -> Path:
 
 def run(folder: Path, out: Path, **options):
     options.setdefault("check", fake_check)
-    options.setdefault("workers", 1)
+    options.setdefault("workers", 0)  # in this process: a Recorder sees its calls
     options.setdefault("pdf", False)
     return run_class(folder, out, **options)
 
@@ -127,23 +125,28 @@ def test_gradebook_has_a_row_per_student_and_a_column_per_claim(klass, tmp_path)
     summary = run(klass, out)
     rows = read_csv(out / "gradebook.csv")
     header = (out / "gradebook.csv").read_text().splitlines()[0]
-    assert header == "student,file,score,total,q1,q2,q3,q4,error"
+    assert header == ("student,file,points,max_points,q1,q2,q3,q4,verdict q1,verdict q2,"
+                      "verdict q3,verdict q4,notes,error")  # fmt: skip
     assert [r["student"] for r in rows] == ["alice", "bob", "carol"]
     alice, bob, carol = rows
     assert alice == {
-        "student": "alice", "file": "alice.yaml", "score": "2", "total": "3", "q1": "correct",
-        "q2": "incorrect", "q3": "almost-everywhere", "q4": "", "error": "",
+        "student": "alice", "file": "alice.yaml", "points": "2", "max_points": "3", "q1": "1",
+        "q2": "0", "q3": "1", "q4": "", "verdict q1": "correct", "verdict q2": "incorrect",
+        "verdict q3": "almost-everywhere", "verdict q4": "", "notes": "", "error": "",
     }  # fmt: skip
-    assert (bob["score"], bob["total"], bob["q2"], bob["q3"]) == ("1", "2", "unparseable", "")
-    assert (carol["score"], carol["total"], carol["q1"]) == ("3", "4", "invalid")
+    assert (bob["points"], bob["max_points"], bob["verdict q2"], bob["verdict q3"]) == (
+        "1", "2", "unparseable", "")  # fmt: skip
+    assert (carol["points"], carol["max_points"], carol["verdict q1"]) == ("3", "4", "invalid")
     assert summary.students == summary.checked == 3 and summary.skipped == summary.errors == 0
     assert summary.verdicts == {
         "correct": 5, "almost-everywhere": 1, "incorrect": 1, "unparseable": 1, "invalid": 1,
+        "unanswered": 0,
     }  # fmt: skip
     assert summary.gradebook == out / "gradebook.csv" and summary.gradebook in summary.written
     data = json.loads((out / "results.json").read_text())
     assert [s["student"] for s in data["students"]] == ["alice", "bob", "carol"]
-    assert data["claim_ids"] == ["q1", "q2", "q3", "q4"]
+    assert data["questions"] == ["q1", "q2", "q3", "q4"]
+    assert data["slips"] == {"q2": {"a missing 1/m": 1}}
     assert data["students"][0]["claims"][1]["point"] == {"x": 0.5}
     assert data["verdicts"]["correct"] == 5
 
@@ -157,7 +160,7 @@ def test_claim_ids_in_order_of_first_appearance_and_spreadsheet_safe(tmp_path):
         (folder / f"{name}.yml").write_text(yaml.safe_dump({"student": student, "claims": claims}))
     run(folder, tmp_path / "out")
     lines = (tmp_path / "out" / "gradebook.csv").read_text().splitlines()
-    assert lines[0] == "student,file,score,total,q2,q1,'=cmd|x,claim score,error"
+    assert lines[0].startswith("student,file,points,max_points,q2,q1,'=cmd|x,score,verdict q2,")
     assert lines[2].startswith("'=HYPERLINK(1),b.yml,3,3,")
 
 
@@ -172,13 +175,13 @@ def test_a_broken_file_is_an_error_row_and_the_rest_go_on(klass, tmp_path):
     rows = {r["file"]: r for r in read_csv(out / "gradebook.csv")}
     assert list(rows) == ["alice.yaml", "bob.yaml", "carol.yaml", "dave.yaml", "erin.yml",
                           "fred.yaml"]  # fmt: skip
-    assert rows["dave.yaml"]["error"].startswith("dave.yaml: not valid YAML at line ")
-    assert rows["dave.yaml"]["score"] == rows["dave.yaml"]["total"] == ""
+    assert rows["dave.yaml"]["error"].startswith("dave.yaml:2: not valid YAML")
+    assert rows["dave.yaml"]["points"] == rows["dave.yaml"]["max_points"] == ""
     assert rows["erin.yml"]["error"] == "the checker failed: ValueError: boom"
     assert rows["fred.yaml"]["error"] == "fred.yaml: the network does not load"  # no folder path
     assert str(klass) not in (out / "gradebook.csv").read_text()
-    assert rows["alice.yaml"]["score"] == "2" and summary.errors == 3
-    assert "could not be checked" in (out / "feedback" / "dave.md").read_text()
+    assert rows["alice.yaml"]["points"] == "2" and summary.errors == 3
+    assert "could not be checked" in (out / "feedback" / "dave.yaml.md").read_text()
     # the next run checks the error rows again (the cause may be outside the file), not the rest
     again = Recorder()
     summary = run(klass, out, check=again)
@@ -198,7 +201,8 @@ def test_an_interrupted_run_keeps_what_it_did_and_resumes(tmp_path):
     assert first.calls == [f"{n}.yaml" for n in names[: k + 1]]
     assert [r["student"] for r in read_csv(out / "gradebook.csv")] == names[:k]
     assert len(json.loads((out / "results.json").read_text())["students"]) == k
-    assert sorted(p.stem for p in (out / "feedback").glob("*.md")) == names[:k]
+    assert sorted(p.stem for p in (out / "feedback").glob("*.md")) == [f"{n}.yaml" for n in
+                                                                       names[:k]]  # fmt: skip
     assert progress[-1] == (k, len(names), names[k - 1])
 
     second = Recorder()
@@ -207,7 +211,7 @@ def test_an_interrupted_run_keeps_what_it_did_and_resumes(tmp_path):
     assert (summary.skipped, summary.checked) == (k, len(names) - k)
     rows = read_csv(out / "gradebook.csv")
     assert [r["student"] for r in rows] == names  # every student once, in file order
-    assert all(r["q2"] == "incorrect" for r in rows)
+    assert all(r["verdict q2"] == "incorrect" for r in rows)
 
 
 def test_redo_and_changed_files_are_checked_again(klass, tmp_path):
@@ -219,7 +223,7 @@ def test_redo_and_changed_files_are_checked_again(klass, tmp_path):
     changed = Recorder()
     run(klass, out, check=changed)
     assert changed.calls == ["bob.yaml"]
-    assert read_csv(out / "gradebook.csv")[1]["q2"] == "correct"
+    assert read_csv(out / "gradebook.csv")[1]["verdict q2"] == "correct"
     redo = Recorder()
     summary = run(klass, out, check=redo, redo=True)
     assert redo.calls == ["alice.yaml", "bob.yaml", "carol.yaml"] and summary.skipped == 0
@@ -228,11 +232,11 @@ def test_redo_and_changed_files_are_checked_again(klass, tmp_path):
 def test_missing_feedback_of_a_done_student_is_written_again(klass, tmp_path):
     out = tmp_path / "out"
     run(klass, out)
-    (out / "feedback" / "bob.md").unlink()
+    (out / "feedback" / "bob.yaml.md").unlink()
     again = Recorder()
     summary = run(klass, out, check=again)
-    assert again.calls == [] and (out / "feedback" / "bob.md").is_file()
-    assert out / "feedback" / "bob.md" in summary.written
+    assert again.calls == [] and (out / "feedback" / "bob.yaml.md").is_file()
+    assert out / "feedback" / "bob.yaml.md" in summary.written
 
 
 KILLED = """
@@ -243,13 +247,13 @@ from test_check_class import fake_check
 from derive.claims.classrun import run_class
 calls = []
 
-def check(path):
+def check(path, student):
     calls.append(path)
     if len(calls) == {stop}:
         os.kill(os.getpid(), signal.SIGKILL)  # no finally, no atexit: as kill -9
     return fake_check(path)
 
-run_class(Path({folder!r}), Path({out!r}), check=check, workers=1, pdf=False)
+run_class(Path({folder!r}), Path({out!r}), check=check, workers=0, pdf=False)
 """
 
 
@@ -273,7 +277,7 @@ def test_a_killed_run_leaves_a_valid_gradebook_and_resumes(tmp_path):
 def test_workers_give_the_same_gradebook(klass, tmp_path, monkeypatch):
     log = tmp_path / "calls.log"
     monkeypatch.setenv("CHECK_LOG", str(log))
-    run(klass, tmp_path / "one", workers=1)
+    run(klass, tmp_path / "one", workers=1)  # one worker process
     summary = run(klass, tmp_path / "two", workers=2)
     one = (tmp_path / "one" / "gradebook.csv").read_text()
     assert (tmp_path / "two" / "gradebook.csv").read_text() == one
@@ -318,19 +322,20 @@ def test_folder_problems_are_one_line_errors(tmp_path):
     with pytest.raises(DeriveError, match="no such folder"):
         run(tmp_path / "missing", tmp_path / "out")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DeriveError, match=r"no claims files \(\*\.yaml, \*\.yml\)"):
+    with pytest.raises(DeriveError, match=r"no answers files \(\*\.yaml, \*\.yml"):
         run(tmp_path / "empty", tmp_path / "out")
 
 
 def test_feedback_names_are_safe_and_unique(tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()
-    for name in ("a.yaml", "a.yml", "Zoë Ng.yaml", "-rf.yaml"):
+    for name in ("a.yaml", "a.yml", "Zoë Ng.yaml", "-rf.yaml", "a b.yaml", "a_b.yaml"):
         (folder / name).write_text("claims: []\n")
-    names = [s.name for s in submissions(folder)]
-    assert len(set(names)) == 4
-    assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", n) for n in names), names
-    assert "Zo_Ng" in names and "rf" in names
+    names = {s.label: s.name for s in submissions(folder)}
+    assert len(set(names.values())) == 6
+    assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", n) for n in names.values()), names
+    assert names["Zoë Ng.yaml"] == "Zo_c3_ab_20Ng.yaml" and names["-rf.yaml"] == "_2drf.yaml"
+    assert (names["a b.yaml"], names["a_b.yaml"]) == ("a_20b.yaml", "a_5fb.yaml")
 
 
 # --- feedback -----------------------------------------------------------------------------
@@ -338,9 +343,10 @@ def test_feedback_tells_each_claim_with_its_evidence(klass, tmp_path):
     out = tmp_path / "out"
     run(klass, out)
     assert sorted(p.name for p in (out / "feedback").iterdir()) == [
-        "alice.md", "alice.tex", "bob.md", "bob.tex", "carol.md", "carol.tex",
+        "alice.yaml.md", "alice.yaml.tex", "bob.yaml.md", "bob.yaml.tex", "carol.yaml.md",
+        "carol.yaml.tex",
     ]  # fmt: skip
-    md = (out / "feedback" / "alice.md").read_text()
+    md = (out / "feedback" / "alice.yaml.md").read_text()
     assert md.startswith("# Feedback for alice\n")
     assert "2 of 3 claims earn the mark" in md
     assert "## q2: incorrect" in md and "```text\nincorrect b = 2\n```" in md
@@ -349,9 +355,9 @@ def test_feedback_tells_each_claim_with_its_evidence(klass, tmp_path):
     assert "**Your side there:** `[1, 2]`" in md and "**The right side there:** `[2, 4]`" in md
     assert f"**The right expression:** ${RIGHT}$" in md
     assert "**Likely slip:** a missing 1/m" in md
-    bob = (out / "feedback" / "bob.md").read_text()
+    bob = (out / "feedback" / "bob.yaml.md").read_text()
     assert "```text\nunparseable (b =\n   ^ here\n```" in bob  # the problem's position
-    tex = (out / "feedback" / "alice.tex").read_text()
+    tex = (out / "feedback" / "alice.yaml.tex").read_text()
     assert f"${RIGHT}$" in tex and r"\texttt{incorrect b =" in tex
 
 
@@ -436,131 +442,8 @@ def test_class_feedback_pdfs(klass, tmp_path):
     need_latex()
     summary = run(klass, tmp_path / "out", pdf=True, workers=2)
     assert sorted(p.name for p in (tmp_path / "out" / "feedback").glob("*.pdf")) == [
-        "alice.pdf", "bob.pdf", "carol.pdf",
+        "alice.yaml.pdf", "bob.yaml.pdf", "carol.yaml.pdf",
     ]  # fmt: skip
     assert summary.problems == ()
 
 
-# --- the command line ---------------------------------------------------------------------
-@pytest.fixture
-def fake_checker(monkeypatch):
-    """derive.claims.check with the fake check_file, whether or not the real module exists."""
-    module = types.ModuleType("derive.claims.check")
-    module.check_file = fake_check
-    monkeypatch.setitem(sys.modules, "derive.claims.check", module)
-    return module
-
-
-def test_check_prints_the_table_and_writes_json(cli, fake_checker, klass, tmp_path):
-    out = tmp_path / "alice.json"
-    result = cli("check", klass / "alice.yaml", "--json", out)
-    assert result.exit_code == 0, result.output  # an incorrect claim is still exit 0
-    lines = result.stdout.splitlines()
-    assert lines[0].split() == ["id", "verdict", "message"]
-    assert lines[2].split() == ["q1", "correct", "This", "claim", "is", "correct."]
-    assert lines[3].split()[:2] == ["q2", "incorrect"]
-    assert any("likely slip: a missing 1/m" in line for line in lines)  # not in the message
-    assert "alice: 2 of 3 claims earn the mark (1 correct, 1 almost-everywhere, 1 incorrect)" in (
-        result.stdout
-    )
-    data = json.loads(out.read_text())
-    assert (data["student"], data["score"], data["total"]) == ("alice", 2, 3)
-    assert [c["verdict"] for c in data["claims"]] == ["correct", "incorrect", "almost-everywhere"]
-    assert data["claims"][1]["slip"] == "a missing 1/m" and "position" not in data["claims"][0]
-
-
-def test_check_wraps_long_messages(cli, fake_checker, tmp_path):
-    folder = write_class(tmp_path / "c", {"x": ["correct " + "long words " * 40]})
-    result = cli("check", folder / "x.yaml")
-    assert result.exit_code == 0
-    assert max(len(line) for line in result.stdout.splitlines()) <= 140
-
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["nowhere.yaml"], "nowhere.yaml: no such claims file"),
-        (["BROKEN"], "broken.yaml: not valid YAML"),
-        (["ERROR"], "the network does not load"),
-        ([], "give a claims FILE to check, or --class DIR"),
-        (["FILE", "--class", "DIR"], "give a claims FILE or --class DIR, not both"),
-        (["--class", "DIR", "--json", "x.json"], "--json goes with one FILE"),
-        (["FILE", "-o", "x", "--redo"], "-o, --redo: only with --class DIR"),
-        (["--class", "nowhere"], "nowhere: no such folder"),
-        (["--class", "DIR", "--workers", "0"], "workers 0: at least 1"),
-    ],
-)
-def test_check_errors_are_one_line_and_exit_2(cli, fake_checker, klass, tmp_path, args, message):
-    (tmp_path / "broken.yaml").write_text("claims: [\n")
-    (tmp_path / "error.yaml").write_text(yaml.safe_dump({"claims": [{"claim": "error"}]}))
-    where = {"FILE": klass / "alice.yaml", "DIR": klass, "BROKEN": tmp_path / "broken.yaml",
-             "ERROR": tmp_path / "error.yaml"}  # fmt: skip
-    result = cli("check", *[where.get(a, a) for a in args])
-    assert result.exit_code == 2
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("derive: error: ")
-    assert message in result.stderr
-
-
-def test_check_class_runs_and_resumes(cli, fake_checker, klass, tmp_path):
-    out = tmp_path / "out"
-    result = cli("check", "--class", klass, "-o", out, "--workers", 1, "--no-pdf")
-    assert result.exit_code == 0, result.output
-    assert f"3 claims files in {klass}" in result.stdout
-    assert "3 students: 3 checked, 0 skipped (done before); " in result.stdout
-    assert "claims: 5 correct, 1 almost-everywhere, 1 incorrect, 1 unparseable, 1 invalid" in (
-        result.stdout
-    )
-    assert f"gradebook: {out / 'gradebook.csv'}" in result.stdout
-    assert len(read_csv(out / "gradebook.csv")) == 3
-    again = cli("check", "--class", klass, "-o", out, "--workers", 1, "--no-pdf")
-    assert "3 checked before and unchanged: skipped" in again.stdout
-    assert "3 students: 0 checked, 3 skipped" in again.stdout
-
-
-def test_check_class_default_output_folder(cli, fake_checker, klass, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    result = cli("check", "--class", klass, "--workers", 1, "--no-pdf")
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "reports" / "check" / "class" / "gradebook.csv").is_file()
-
-
-def test_check_class_interrupted_exits_130(cli, fake_checker, klass, tmp_path, monkeypatch):
-    fake_checker.check_file = Recorder(stop=2)
-    result = cli("check", "--class", klass, "-o", tmp_path / "out", "--workers", 1, "--no-pdf")
-    assert result.exit_code == 130
-    assert "derive: interrupted: 1 of 3 students done" in result.stderr
-    assert len(read_csv(tmp_path / "out" / "gradebook.csv")) == 1
-
-
-# --- against the real checker (once derive/claims/check.py exists) ----------------------
-REAL = {
-    "student": "alice",
-    "symbols": {"x": "scalar"},
-    "claims": [
-        {"id": "q1", "claim": r"\frac{d\sigma(x)}{dx} = \sigma(x)(1-\sigma(x))"},
-        {"id": "q2", "claim": r"\frac{d\sigma(x)}{dx} = \sigma(x)(1+\sigma(x))"},
-    ],
-}
-
-
-@pytest.mark.skipif(not HAS_CHECKER, reason="derive.claims.check is not written yet")
-def test_a_class_with_the_real_checker(tmp_path):
-    folder = tmp_path / "class"
-    folder.mkdir()
-    (folder / "alice.yaml").write_text(yaml.safe_dump(REAL))
-    (folder / "broken.yaml").write_text("claims: [\n")
-    summary = run_class(folder, tmp_path / "out", workers=2, pdf=False)
-    rows = read_csv(tmp_path / "out" / "gradebook.csv")
-    assert (rows[0]["q1"], rows[0]["q2"], rows[0]["score"]) == ("correct", "incorrect", "1")
-    assert "not valid YAML" in rows[1]["error"] and summary.errors == 1
-
-
-@pytest.mark.skipif(not HAS_CHECKER, reason="derive.claims.check is not written yet")
-def test_check_command_with_the_real_checker(cli, tmp_path):
-    path = tmp_path / "alice.yaml"
-    path.write_text(yaml.safe_dump(REAL))
-    result = cli("check", path, "--json", tmp_path / "out.json")
-    assert result.exit_code == 0, result.output
-    data = json.loads((tmp_path / "out.json").read_text())
-    assert [c["verdict"] for c in data["claims"]] == ["correct", "incorrect"]
-    assert cli("check", tmp_path / "missing.yaml").exit_code == 2

@@ -11,17 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from derive.claims.check import check_file
+from derive.claims.grade import check_file
 from derive.errors import DeriveError
 
 CLAIMS = Path(__file__).resolve().parent / "data" / "claims"
+EXAMPLES = CLAIMS.parents[2] / "examples"
+#: the networks the tests trust, as --network would name them
+TRUSTED = tuple(EXAMPLES / f"{n}.py" for n in ("mlp", "hand321", "multitask"))
 
 
 @pytest.fixture(scope="module")
 def results():
     """Every claims file of tests/data/claims, checked once: {file: {id: ClaimResult}}."""
     return {
-        path.stem: {c.id: c for c in check_file(path).claims}
+        path.stem: {c.id: c for c in check_file(path, TRUSTED).claims}
         for path in sorted(CLAIMS.glob("*.yaml"))
         if path.stem != "hostile"
     }
@@ -96,8 +99,7 @@ def test_number_claims_report_both_values(results):
 
 def test_hostile_input_is_unparseable_fast_and_runs_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    mlp = CLAIMS.parents[2] / "examples" / "mlp.py"
-    hostile = check_file(CLAIMS / "hostile.yaml", networks=(mlp,))
+    hostile = check_file(CLAIMS / "hostile.yaml", TRUSTED)
     for claim in hostile.claims:
         assert claim.verdict in ("unparseable", "invalid"), (claim.id, claim.message)
         assert claim.seconds < 1.0, (claim.id, claim.seconds)
@@ -115,31 +117,49 @@ def test_deep_nesting_and_a_huge_claim_are_refused_fast(tmp_path):
     assert time.perf_counter() - start < 1.0
 
 
-# --- a network file is code: which ones derive runs ------------------------------------------
-def test_a_network_among_the_students_files_is_not_run(tmp_path, monkeypatch):
+# --- a network file is code: only those given on the command line run ------------------------
+def test_a_network_a_claims_file_names_is_never_run(tmp_path, monkeypatch):
     folder = tmp_path / "homework"
     folder.mkdir()
     (folder / "evil.py").write_text("open('HACKED', 'w').close()\n")
     (folder / "bob.yaml").write_text("network: evil.py\nclaims: [{id: a, claim: 'x = 1'}]\n")
+    for cwd in (tmp_path, folder):  # from the course folder, and from inside the students'
+        monkeypatch.chdir(cwd)
+        with pytest.raises(DeriveError, match="does not run because a claims file names it"):
+            check_file(folder / "bob.yaml")
+        with pytest.raises(DeriveError, match="not one given with --network"):
+            check_file(folder / "bob.yaml", TRUSTED)
+    assert not (tmp_path / "HACKED").exists() and not (folder / "HACKED").exists()
+
+
+def test_another_students_upload_is_not_run(tmp_path, monkeypatch):
+    """Issue 10, 2: from the course folder, alice's network: ../bob/net.py."""
+    subs = tmp_path / "subs"
+    (subs / "alice").mkdir(parents=True)
+    (subs / "bob").mkdir()
+    (subs / "bob" / "net.py").write_text("open('HACKED', 'w').close()\n")
+    (subs / "alice" / "claims.yaml").write_text(
+        "network: ../bob/net.py\nclaims: [{id: a, claim: 'x = 1'}]\n"
+    )
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(DeriveError, match="among the students' files"):
-        check_file(folder / "bob.yaml")
+    with pytest.raises(DeriveError, match="--network"):
+        check_file(subs / "alice" / "claims.yaml")
     assert not (tmp_path / "HACKED").exists()
 
 
-def test_a_network_outside_the_working_folder_needs_network(tmp_path, monkeypatch):
-    mlp = CLAIMS.parents[2] / "examples" / "mlp.py"
+def test_a_claims_file_picks_one_of_the_given_networks(tmp_path, monkeypatch):
+    mlp = EXAMPLES / "mlp.py"
     (tmp_path / "ann.yaml").write_text(f"network: {mlp}\nclaims: [{{id: a, claim: 'J = 1'}}]\n")
+    (tmp_path / "bea.yaml").write_text("claims: [{id: a, claim: 'J = 1'}]\n")
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(DeriveError, match="outside the working folder"):
-        check_file(tmp_path / "ann.yaml")
-    assert check_file(tmp_path / "ann.yaml", networks=(mlp,)).claims[0].verdict == "invalid"
-    with pytest.raises(DeriveError, match="not one given with --network"):
-        check_file(tmp_path / "ann.yaml", networks=(tmp_path / "other.py",))
+    assert check_file(tmp_path / "ann.yaml", TRUSTED).claims[0].verdict == "invalid"
+    assert check_file(tmp_path / "bea.yaml", (mlp,)).claims[0].verdict == "invalid"
+    with pytest.raises(DeriveError, match="several --network"):
+        check_file(tmp_path / "bea.yaml", TRUSTED)
 
 
 def test_check_command_trusts_only_the_networks_it_is_given(cli, tmp_path, monkeypatch):
-    mlp = CLAIMS.parents[2] / "examples" / "mlp.py"
+    mlp = EXAMPLES / "mlp.py"
     claims = tmp_path / "ann.yaml"
     claims.write_text(
         f"network: {mlp}\nclaims:\n  - id: a\n    claim: '\\frac{{\\partial J}}{{\\partial "

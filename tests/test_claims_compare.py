@@ -103,11 +103,11 @@ claims:
 """,
     )
     claims = read_claims(path)
-    assert claims.student == "alice" and claims.network == tmp_path / "net.py"
+    assert claims.student == "alice" and claims.network == "net.py"  # a name, not run
     assert claims.symbols["W"].kind == "matrix" and claims.symbols["y"].onehot
     assert claims.functions == {"sgn": "step"} and claims.aliases == {"w_1": "W1[1,1]"}
     assert [c.id for c in claims.claims] == ["q1", "q2", "#3", "q4", "q5"]
-    assert claims.claims[1].tolerance == 0.01 and not claims.claims[1].problem
+    assert "tolerance: not in a claims file" in claims.claims[1].problem  # the student's say
     assert "mapping" in claims.claims[2].problem
     assert "no claim text" in claims.claims[3].problem
     assert "tolerance" in claims.claims[4].problem
@@ -116,11 +116,14 @@ claims:
 @pytest.mark.parametrize(
     "text,message",
     [
-        ("claims: [", "not valid YAML at line"),
+        ("claims: [", "alice.yaml:2: not valid YAML"),
         ("- a\n- b", "a mapping with a 'claims' list"),
         ("student: bob", "no 'claims' list"),
         ("claims: [{id: 1, claim: 'x=1'}]\nfoo: 1", "unknown key 'foo'"),
-        ("network: nowhere.py\nclaims: [{claim: 'x=1'}]", "no such file"),
+        ("set: {k: 1000}\nclaims: [{claim: 'x=1'}]", "set: not in a claims file"),
+        ("values: {t: [[.inf]]}\nclaims: [{claim: 'x=1'}]", "values: not in a claims file"),
+        ("tolerance: 0.99\nclaims: [{claim: 'x=1'}]", "tolerance: not in a claims file"),
+        ("claims: [{claim: 'x=1'}]\nclaims: []", "'claims' is given twice"),
         ("symbols: {x: tensor}\nclaims: [{claim: 'x=1'}]", "symbols: x"),
         ("functions: {f: evil}\nclaims: [{claim: 'x=1'}]", "is not one of"),
         ("aliases: {w: '__import__(1)'}\nclaims: [{claim: 'x=1'}]", "aliases: w"),

@@ -1,4 +1,9 @@
-"""Checking a claims file: each claim parsed, given its meaning, and compared with the truth.
+"""Checking one claim: parsed, given its meaning, and compared with the truth.
+
+The :class:`Checker` checks claims in one :class:`Context`: the network (loaded from a trusted
+file, never one a student named), the declared symbols, the function names and aliases, and the
+numbers of number claims. :mod:`derive.claims.grade` builds the contexts of a claims file or of
+an assignment's questions and checks whole files within their time budget.
 
 A claim about the network (a residual or a gradient of its loss) is compared with derive's proved
 formula; an identity in declared symbols with itself, both sides as expressions of a small
@@ -15,16 +20,15 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import fields, replace
+from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
 from derive.backprop import Derivation, Gradient
 from derive.claims import ast
-from derive.claims.claimfile import ClaimEntry, ClaimsFile, Symbol, read_claims
+from derive.claims.claimfile import ClaimEntry, Symbol
 from derive.claims.compare import compare
 from derive.claims.meaning import (
     InvalidClaim,
@@ -36,9 +40,9 @@ from derive.claims.meaning import (
     written_name,
 )
 from derive.claims.slips import likely_slip
-from derive.claims.verdict import ClaimResult, FileResult
+from derive.claims.verdict import ClaimResult
 from derive.errors import DeriveError
-from derive.expr import Expr, Leaf, Quantity, m, substitute
+from derive.expr import Expr, Leaf, Quantity, m, substitute, sym
 from derive.graph import Network
 
 SECONDS_PER_CLAIM = 10.0
@@ -66,38 +70,38 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-# --- the file -----------------------------------------------------------------------------
-def check_file(path: Path, networks: tuple[Path, ...] = ()) -> FileResult:
-    """Every claim of the file; a DeriveError when the file itself cannot be read. A network
-    file is Python that derive runs, and the claims file is the student's: ``networks`` are the
-    network files to trust (see :func:`trust`)."""
-    claims = read_claims(Path(path))
-    if claims.network is not None:
-        trust(claims.network, claims.path, networks)
-    checker = Checker(claims)
-    return FileResult(
-        claims.path, claims.student, tuple(checker.check(entry) for entry in claims.claims)
-    )
+# --- the context ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Context:
+    """What the names of a claim can mean, and the numbers a number claim is evaluated at."""
+
+    net: Network | None = None
+    derivation: Derivation | None = None
+    symbols: dict[str, Symbol] = field(default_factory=dict)
+    functions: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # over the network's examples
 
 
 class Checker:
-    def __init__(self, claims: ClaimsFile):
-        self.claims = claims
-        self.net: Network | None = None
-        self.derivation: Derivation | None = None
-        if claims.network is not None:
-            self.net, self.derivation = loaded(claims.network, claims.settings)
-        self.symbols_net = symbols_network(claims.symbols)
+    def __init__(self, context: Context):
+        self.context = context
+        self.net = context.net
+        self.derivation = context.derivation
+        if self.net is not None and self.derivation is None:
+            self.derivation = self.net.derive()
+        self.symbols_net = symbols_network(context.symbols)
         self._names: dict[int, dict] = {}
+        self._asked: dict[str, ast.Node] = {}
 
     # --- one claim --------------------------------------------------------------------------
-    def check(self, entry: ClaimEntry) -> ClaimResult:
+    def check(self, entry: ClaimEntry, seconds: float = SECONDS_PER_CLAIM) -> ClaimResult:
         start = time.perf_counter()
         try:
-            with time_limit(SECONDS_PER_CLAIM):
+            with time_limit(seconds):
                 result = self._check(entry)
         except TimeoutError:
-            result = _result(entry, "invalid", f"took longer than {SECONDS_PER_CLAIM:g} s")
+            result = _result(entry, "invalid", f"took longer than {seconds:.3g} s to check")
         except InvalidClaim as err:
             result = _result(entry, "invalid", str(err))
         except DeriveError as err:
@@ -119,12 +123,23 @@ class Checker:
 
         if entry.problem:
             return _result(entry, "invalid", entry.problem)
-        tree = parse_claim(entry.text, frozenset(self.claims.functions))
-        if not isinstance(tree, ast.Equation):
-            raise InvalidClaim("a claim is an equation, lhs = rhs")
+        functions = frozenset(self.context.functions)
+        if entry.ask is not None:
+            tree = self.answer_tree(entry, functions)
+        else:
+            tree = parse_claim(entry.text, functions)
+            if not isinstance(tree, ast.Equation):
+                raise InvalidClaim("a claim is an equation, lhs = rhs")
         scope = self.scope_for(tree)
         lhs = tree.sides[0]
         scope.sample = sample_index(lhs, scope)
+        if entry.kind == "number":
+            number = entry.number
+            if number is None:
+                number = as_number(tree.sides[-1]) if len(tree.sides) == 2 else None
+            if number is None:
+                raise InvalidClaim("this question asks for a number: write one, like -0.0045")
+            return self.check_number(entry, lhs, number, scope)
         number = as_number(tree.sides[-1])
         if number is not None and as_number(lhs) is None and len(tree.sides) == 2:
             return self.check_number(entry, lhs, number, scope)
@@ -139,6 +154,44 @@ class Checker:
             if result.verdict != "correct" or b is sides[-1]:
                 return result
         raise AssertionError("unreachable")
+
+    def asked(self, ask: str) -> ast.Node:
+        """The question's left-hand side, parsed once (the instructor's text)."""
+        from derive.claims.parse import parse_claim
+
+        if ask not in self._asked:
+            self._asked[ask] = parse_claim(ask, frozenset(self.context.functions))
+        return self._asked[ask]
+
+    def right_answer(self, ask: str, kind: str) -> str:
+        """The right answer to a question: the right expression in the course's notation, or
+        for a number question the number (raises for a question that cannot be answered)."""
+        asked = self.asked(ask)
+        scope = self.scope_for(ast.Equation((asked, asked)))
+        scope.sample = sample_index(asked, scope)
+        if kind == "number":
+            return f"{self.number_value(asked, scope):.12g}"
+        right, _ = self.side(asked, scope)
+        return self.expected(right, scope)
+
+    def answer_tree(self, entry: ClaimEntry, functions: frozenset) -> ast.Equation:
+        """ask = the student's answer: its one side, or each side of the equation (a chain)
+        the student wrote, the first dropped when it restates what is asked."""
+        from derive.claims.parse import parse_claim
+
+        asked = self.asked(entry.ask)
+        if entry.kind == "number" and entry.number is not None:
+            return ast.Equation((asked, ast.Number(str(abs(entry.number)))))
+        answer = parse_claim(entry.text, functions)
+        sides = answer.sides if isinstance(answer, ast.Equation) else (answer,)
+        if len(sides) > 1 and sides[0] == asked:
+            sides = sides[1:]
+        if isinstance(asked, ast.Derivative) and _mentions(sides[-1], asked):
+            raise InvalidClaim(
+                "the answer is written in terms of what is asked: the derivative must be "
+                "worked out, not restated"
+            )
+        return ast.Equation((asked, *sides))
 
     def repaired(self, entry, a: ast.Node, b: ast.Node, scope: Scope) -> ClaimResult | None:
         """The right-hand side changed in one place the way a slip would have changed it (a
@@ -223,6 +276,27 @@ class Checker:
 
     # --- number claims ------------------------------------------------------------------------
     def check_number(self, entry, lhs: ast.Node, number: Fraction, scope: Scope) -> ClaimResult:
+        true = self.number_value(lhs, scope)
+        claimed = float(number)
+        allowed = max(entry.tolerance * abs(true), entry.abs_tolerance, 1e-12 * abs(true))
+        if abs(claimed - true) <= allowed:
+            return _result(entry, "correct", f"{_fmt(claimed)} agrees with {_fmt(true)}")
+        slip = "a sign error" if true != 0 and abs(claimed + true) <= allowed else None
+        message = f"the value is {_fmt(true)}, not {_fmt(claimed)}" + (
+            f": {slip} (the size is right, the sign is not)" if slip else ""
+        )
+        return ClaimResult(
+            entry.id,
+            entry.text,
+            "incorrect",
+            message,
+            claimed_value=claimed,
+            correct_value=true,
+            slip=slip,
+        )
+
+    def number_value(self, lhs: ast.Node, scope: Scope) -> float:
+        """The value of a number claim's left-hand side, at the context's numbers."""
         net = scope.net
         values = self.values(net)
         entry_index = None
@@ -248,35 +322,21 @@ class Checker:
                 "name an entry with an alias (w_1: 'W1[1,1]')"
             )
         true = float(np.asarray(value).reshape(()))
-        claimed = float(number)
-        tolerance = entry.tolerance
-        scale_ = max(abs(true), 1e-12)
-        if abs(claimed - true) <= tolerance * scale_:
-            return _result(entry, "correct", f"{_fmt(claimed)} agrees with {_fmt(true)}")
-        slip = "a sign error" if abs(claimed + true) <= tolerance * scale_ else None
-        message = f"the value is {_fmt(true)}, not {_fmt(claimed)}" + (
-            f": {slip} (the size is right, the sign is not)" if slip else ""
-        )
-        return ClaimResult(
-            entry.id,
-            entry.text,
-            "incorrect",
-            message,
-            claimed_value=claimed,
-            correct_value=true,
-            slip=slip,
-        )
+        if not np.isfinite(true):
+            raise InvalidClaim("the value here is not a finite number")
+        return true
 
     def values(self, net: Network) -> dict[str, np.ndarray]:
         given = dict(net.examples) if net is self.net else {}
-        for name, value in self.claims.values.items():
+        for name, value in self.context.values.items():
             if name not in net.quantities:
                 raise InvalidClaim(f"values: {name} is no input or parameter of {net.name}")
             given[name] = np.asarray(value, dtype=float)
         missing = [q.name for q in net.inputs + net.params if q.name not in given]
         if missing:
             raise InvalidClaim(
-                f"a number claim needs values: {missing[0]} has none (values: in the file)"
+                f"a number claim needs values: {missing[0]} has none (the network ships none, "
+                "and none were given with --values or by the assignment)"
             )
         return given
 
@@ -285,12 +345,12 @@ class Checker:
         """The symbols' little network when the claim names a declared symbol (or there is no
         network), else the network."""
         written = {written_name(n) for n in _names(tree)}
-        use_symbols = self.net is None or bool(written & set(self.claims.symbols))
+        use_symbols = self.net is None or bool(written & set(self.context.symbols))
         net = self.symbols_net if use_symbols else self.net
         return Scope(
             net=net,
             names=self.names_of(net),
-            functions=dict(self.claims.functions),
+            functions=dict(self.context.functions),
             aliases=self.aliases if net is self.net else {},
             derivative=self.derivative,
         )
@@ -311,7 +371,7 @@ class Checker:
     @functools.cached_property
     def aliases(self) -> dict[str, tuple[Quantity, tuple[int, ...] | None]]:
         """The file's aliases, resolved once (a bad one raises again for every claim)."""
-        return {k: self.alias_target(v) for k, v in self.claims.aliases.items()}
+        return {k: self.alias_target(v) for k, v in self.context.aliases.items()}
 
     # --- derivatives --------------------------------------------------------------------------
     def derivative(self, node: ast.Derivative, scope: Scope):
@@ -360,7 +420,7 @@ class Checker:
                 f"the derivative of a {shape_str(f.shape)} expression: derive checks derivatives "
                 "of scalars (by scalars, vectors or matrices)"
             )
-        net = symbols_network(self.claims.symbols)
+        net = symbols_network(self.context.symbols)
         net.loss("_f", f)
         derivation = net.derive()
         for g in derivation.gradients:
@@ -370,45 +430,6 @@ class Checker:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def trust(network: Path, claims_file: Path, networks: tuple[Path, ...] = ()) -> None:
-    """May the network a claims file names be run? With ``networks`` (--network), only those.
-    Without, only files under the working folder, and not among the students' files (the
-    claims file's folder), unless one works in that folder: a student who can upload a .py
-    file must not be able to make derive run it."""
-    target = network.resolve()
-    if networks:
-        if target not in {Path(p).resolve() for p in networks}:
-            names = ", ".join(str(p) for p in networks)
-            raise DeriveError(
-                f"{claims_file}: network {network} is not one given with --network ({names})"
-            )
-        return
-    here, folder = Path.cwd().resolve(), claims_file.parent.resolve()
-    hint = "a network file is code derive runs: name the ones to trust with --network"
-    if not target.is_relative_to(here):
-        raise DeriveError(f"{claims_file}: network {network} is outside the working folder; {hint}")
-    if target.is_relative_to(folder) and not here.is_relative_to(folder):
-        raise DeriveError(f"{claims_file}: network {network} is among the students' files; {hint}")
-
-
-_LOADED: dict[tuple, tuple[Network, Derivation]] = {}
-
-
-def loaded(path: Path, settings: dict) -> tuple[Network, Derivation]:
-    """The network and its derivation, once per process for a class that shares a network
-    file (the file's size and time are part of the key, so an edited file is read again)."""
-    import derive
-
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, tuple(sorted(settings.items())))
-    if key not in _LOADED:
-        if len(_LOADED) > 16:
-            _LOADED.clear()
-        net = derive.load(path, **settings)
-        _LOADED[key] = (net, net.derive())
-    return _LOADED[key]
-
-
 def symbols_network(symbols: dict[str, Symbol]) -> Network:
     """The declared symbols as parameters of a network (no loss); sizes named in the file get
     distinct small values (2, 3, 4, ...), so that a formula right only for square shapes fails."""
@@ -422,14 +443,14 @@ def symbols_network(symbols: dict[str, Symbol]) -> Network:
             dims[s] = net.dim(s if s != "m" else "m_", 2 + len(dims))
         return dims[s]
 
-    for sym in symbols.values():
-        base, _, sub = sym.name.partition("_")
+    for symbol in symbols.values():
+        base, _, sub = symbol.name.partition("_")
         latex = base + (f"_{{{sub}}}" if sub else "")
-        shape = (size(sym.rows), size(sym.cols))
-        if sym.onehot:
-            net.input(sym.name, shape[0], latex, onehot=True, per_sample=False)
+        shape = (size(symbol.rows), size(symbol.cols))
+        if symbol.onehot:
+            net.input(symbol.name, shape[0], latex, onehot=True, per_sample=False)
         else:
-            net.param(sym.name, shape, latex)
+            net.param(symbol.name, shape, latex)
     return net
 
 
@@ -554,6 +575,18 @@ def ast_repairs(tree: ast.Node, sample: str, text: str) -> Iterator[tuple[str, s
         yield "a missing transpose", at(node), fixed
 
 
+def _mentions(tree: ast.Node, derivative: ast.Derivative) -> bool:
+    """Does ``tree`` hold ``derivative`` (the same function by the same quantity)?"""
+    if isinstance(tree, ast.Derivative) and _by(tree) == _by(derivative) and tree.f == derivative.f:
+        return True
+    return any(_mentions(child, derivative) for child in tree.children)
+
+
+def _by(d: ast.Derivative) -> ast.Node:
+    var = d.var
+    return var.base if isinstance(var, ast.Sup) and isinstance(var.base, ast.Name) else var
+
+
 def _names(tree: ast.Node) -> Iterator[ast.Name]:
     if isinstance(tree, ast.Name):
         yield tree
@@ -567,7 +600,7 @@ def evaluate(net: Network, expr: Expr, values: dict) -> np.ndarray:
     sizes = bind_sizes(net, values)
     fn = compile_expressions(net, {"v": expr})
     out = fn(to_internal(net, values, sizes), size_names(sizes))["v"]
-    rows, cols = (int(sp.sympify(s).subs(sizes)) for s in expr.shape)
+    rows, cols = (int(sym(s).subs(sizes)) for s in expr.shape)
     out = np.asarray(out, dtype=float)
     if expr.batched:
         if sizes.get(m) != 1:

@@ -1,147 +1,228 @@
-"""Checking a whole class: one claims file per student, a gradebook, and feedback for each.
+"""Grading a whole class against an assignment: a gradebook, results, and feedback for each.
 
-``run_class(folder, out)`` checks every ``*.yaml``/``*.yml`` file of ``folder`` (not its
-subfolders; hidden files are skipped) and writes into ``out``::
+``run_class(folder, out, grader)`` grades every submission in ``folder``: each ``*.yaml`` /
+``*.yml`` file at its top, or the one such file in each student's subfolder (``alice/answers.yaml``;
+hidden files and folders are skipped), and writes into ``out``::
 
     gradebook.csv          one row per student (see derive/claims/gradebook.py)
-    results.json           every student's result
-    feedback/<name>.md     each claim: the verdict, the message, the evidence of a wrong one
+    results.json           every student's result, and the slips counted per question
+    feedback/<name>.md     each question: the verdict, the points, the evidence of a wrong answer
     feedback/<name>.tex    the same for LaTeX, and <name>.pdf when pdflatex is installed
-    .done/<hash>.json      one per student checked: the result, and the digest of the file
+    .done/<hash>.json      one per submission graded: the result, and what it was graded from
 
-``<name>`` is the claims file's name without its suffix, reduced to letters, digits and ``._-``
-(file names are unique in a folder; the ``student:`` of two files may be the same).
+Everything in the folder is a student's: only regular files are read (a symbolic link, a FIFO
+or a device is an error row, never followed or opened), each at most 256 kB (the size is checked
+before it is read), and nothing in it is run. ``<name>`` is the submission's path in the folder
+with every character outside ``A-Za-z0-9.-`` written as ``_XX`` (its UTF-8 bytes in hex), so two
+submissions never share a feedback file (``a b.yaml`` is ``a_20b.yaml``, ``a_b.yaml`` is
+``a_5fb.yaml``). Two files that give the same ``student:`` are both error rows; with a roster,
+a student not on it is an error row and one who handed in nothing is a row "no submission".
 
-Resuming: a student's ``.done`` file is written the moment that student's check returns, then
-the gradebook is rewritten (to a temporary file, renamed over the old one: the CSV is whole at
-every moment) and the feedback written. An interrupted run (Ctrl-C, a killed process) keeps all
-of that; the next run skips every student whose ``.done`` file is there, whose claims file has not
-changed since (its SHA-256) and who was checked without an error, unless ``redo``. Feedback
-missing for a done student (killed before it was written) is written again without checking
-again. results.json is written at the end, also of an interrupted run (and by the next run after
-a kill).
+Resuming: a submission's ``.done`` file is written the moment it is graded, then the gradebook
+is rewritten (to a temporary file, renamed over the old one: the CSV is whole at every moment)
+and the feedback written. An interrupted run (Ctrl-C, a kill) keeps all of that; the next run
+skips every submission whose ``.done`` file is there, whose content has not changed since (its
+SHA-256), graded against the same assignment (its files' SHA-256) without an error, unless
+``redo``. Error rows are graded again by the next run (the cause may lie outside the file).
 
-Parallel: the checker is CPU-bound (SymPy, NumPy), so students are checked in a process pool;
-the main process alone writes, as each student completes. PDFs (~0.1 s of pdflatex each) are
-made by a few threads of the main process, since they wait on a subprocess.
-
-A broken file (the checker raises DeriveError, or returns a result with ``error``) is an error
-row, and so is any other exception of the checker for one student (named with its type). Error
-rows are checked again by the next run: the cause may lie outside the file (a network file not
-there yet, the checker's own failure), and a broken file fails again quickly.
+Parallel and contained: submissions are graded by :class:`~derive.claims.pool.Pool` workers,
+each with the assignment's memory limit and a hard deadline; a worker that dies or overruns
+costs that one submission an error row, and the rest go on. The parent alone writes, as each
+submission completes; feedback PDFs are pdflatex subprocesses it polls.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import hashlib
+import itertools
 import json
 import os
-import pickle
-import re
 import shutil
-import signal
+import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from derive.claims import gradebook
+from derive.claims.answers import MAX_FILE_BYTES
+from derive.claims.pool import GRACE, Outcome, Pool
 from derive.claims.verdict import FileResult
 from derive.errors import DeriveError
+from derive.safeio import file_label, shown
 
 SUFFIXES = (".yaml", ".yml")
-Check = Callable[[Path], FileResult]
+Check = Callable[[Path, str], FileResult]
 Progress = Callable[[int, int, str], None]
+MAX_NAME = 120  # characters of a feedback name before it is shortened with a hash
 
 
 @dataclass(frozen=True)
 class ClassSummary:
-    students: int  # claims files in the folder
-    checked: int  # checked by this run
-    skipped: int  # done by an earlier run, not checked again
-    errors: int  # students whose file could not be checked (error rows)
-    verdicts: dict[str, int]  # claims per verdict over the whole gradebook
+    students: int  # submissions in the folder
+    checked: int  # graded by this run
+    skipped: int  # graded by an earlier run, not again
+    errors: int  # rows with an error (a file that could not be graded, no submission)
+    verdicts: dict[str, int]  # answers per verdict over the whole gradebook
     seconds: float
     gradebook: Path
     results: Path
     feedback: Path  # the folder
     written: tuple[Path, ...] = field(default=(), repr=False)  # every file this run wrote
     problems: tuple[str, ...] = field(default=())  # feedback not made (LaTeX errors), a line each
+    peak_mb: float = 0.0  # the largest resident memory of a worker
+    slips: dict[str, dict[str, int]] = field(default_factory=dict)  # question -> slip -> count
 
 
 @dataclass(frozen=True)
 class Submission:
     path: Path
+    relative: str  # the path in the folder, as the file system has it
     name: str  # of its feedback files
-    digest: str  # SHA-256 of the file: a changed file is checked again
+    student: str  # the id when the file gives none: its folder's name, or its stem
+    digest: str  # SHA-256 of the file ("" when it is not read: see problem)
+    problem: str = ""  # why it is an error row without being graded
+
+    @property
+    def label(self) -> str:
+        """The path in the folder as safe text: alice.yaml, bob/answers.yaml."""
+        return file_label(self.relative)
 
     @property
     def state_name(self) -> str:
-        return hashlib.sha256(self.path.name.encode()).hexdigest()[:20] + ".json"
+        return hashlib.sha256(os.fsencode(self.relative)).hexdigest()[:24] + ".json"
 
 
 # --- the folder ---------------------------------------------------------------------------
-def claims_files(folder: Path) -> list[Path]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DeriveError(f"{folder}: no such folder")
-    files = sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix.lower() in SUFFIXES and not p.name.startswith(".") and p.is_file()
-    )
-    if not files:
-        raise DeriveError(f"{folder}: no claims files (*.yaml, *.yml) in it")
-    return files
+def feedback_name(relative: str) -> str:
+    """The submission's path in the folder as a file name: characters outside A-Za-z0-9.- (and
+    a leading '.' or '-') as _XX per UTF-8 byte; unique by construction (``_`` itself is
+    ``_5f``). Longer than MAX_NAME: shortened, with 16 hex digits of its SHA-256."""
+    raw = os.fsencode(relative)
+    out = []
+    for k, byte in enumerate(raw):
+        ch = chr(byte)
+        keep = byte < 128 and (ch.isalnum() or (ch in ".-" and k > 0))
+        out.append(ch if keep else f"_{byte:02x}")
+    name = "".join(out)
+    if len(name) > MAX_NAME:
+        name = name[: MAX_NAME - 17] + "-" + hashlib.sha256(raw).hexdigest()[:16]
+    return name
 
 
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:80]
-    return slug or "student"
+def _is_answers(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in SUFFIXES
 
 
 def submissions(folder: Path) -> list[Submission]:
-    """The claims files of ``folder``, each with a feedback name unique in the class."""
-    files = claims_files(folder)
-    names = [_slug(p.stem) for p in files]
-    taken = {n for n in names if names.count(n) > 1}  # a.yaml and a.yml, "a b" and "a_b"
-    return [
-        Submission(
-            p,
-            n if n not in taken else f"{n}-{hashlib.sha256(p.name.encode()).hexdigest()[:8]}",
-            hashlib.sha256(p.read_bytes()).hexdigest(),
+    """The submissions of ``folder``, in order of their paths' bytes."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DeriveError(f"{shown(folder)}: no such folder")
+    found: list[Submission] = []
+    for entry in sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name)):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            if _is_answers(entry.name) or os.path.isdir(entry.path):
+                found.append(_refused(Path(entry.path), entry.name,
+                                      "a symbolic link: only regular files in the class folder "
+                                      "are graded"))  # fmt: skip
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            found += _in_subfolder(Path(entry.path), entry.name)
+        elif _is_answers(entry.name):
+            found.append(_submission(Path(entry.path), entry.name, _stem(entry.name)))
+    if not found:
+        raise DeriveError(
+            f"{shown(folder)}: no answers files (*.yaml, *.yml, or one in each student's folder)"
         )
-        for p, n in zip(files, names)
-    ]
+    return found
+
+
+def _in_subfolder(sub: Path, dirname: str) -> list[Submission]:
+    files = sorted((e for e in os.scandir(sub) if _is_answers(e.name)),
+                   key=lambda e: os.fsencode(e.name))  # fmt: skip
+    if not files:
+        return []
+    student = file_label(dirname)
+    if len(files) > 1:
+        names = ", ".join(file_label(e.name) for e in files[:5])
+        return [_refused(Path(files[0].path), f"{dirname}/{files[0].name}",
+                         f"several answers files in {student}/ ({names}): hand in one",
+                         student)]  # fmt: skip
+    e = files[0]
+    label = f"{dirname}/{e.name}"
+    if e.is_symlink():
+        return [_refused(Path(e.path), label, "a symbolic link: only regular files are graded",
+                         student)]  # fmt: skip
+    return [_submission(Path(e.path), label, student)]
+
+
+def _stem(name: str) -> str:
+    return file_label(os.path.splitext(name)[0])
+
+
+def _refused(path: Path, relative: str, problem: str, student: str = "") -> Submission:
+    return Submission(path, relative, feedback_name(relative),
+                      student or _stem(os.path.basename(relative)), "", problem)  # fmt: skip
+
+
+def _submission(path: Path, relative: str, student: str) -> Submission:
+    """Hashed within bounds: a file that is not regular, or too large, is not read."""
+    try:
+        info = os.lstat(path)
+    except OSError as err:
+        return _refused(path, relative, f"cannot be read ({err.strerror})", student)
+    if not stat.S_ISREG(info.st_mode):
+        return _refused(path, relative, "not a regular file", student)
+    if info.st_size > MAX_FILE_BYTES:
+        return _refused(path, relative, f"larger than {MAX_FILE_BYTES // 1000} kB; not an "
+                        "answers file", student)  # fmt: skip
+    from derive.safeio import read_bytes
+
+    try:
+        data = read_bytes(path, MAX_FILE_BYTES, follow_symlinks=False)
+    except DeriveError as err:
+        return _refused(path, relative, str(err).replace(shown(path), file_label(relative)),
+                        student)  # fmt: skip
+    return Submission(path, relative, feedback_name(relative), student,
+                      hashlib.sha256(data).hexdigest())  # fmt: skip
 
 
 # --- writing ------------------------------------------------------------------------------
 def write_text_atomically(path: Path, text: str) -> Path:
     """Write to a temporary file beside ``path``, then rename: readers see the old file or the
-    new one, never half of one, whenever the process stops."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    new one, never half of one, whenever the process stops. A write that fails (a full disk, a
+    read-only folder) raises DeriveError and leaves the old file."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise DeriveError(f"cannot write {shown(path)}: {err.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as f:
             f.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise DeriveError(f"cannot write {shown(path)}: {err.strerror}") from None
         raise
     return path
 
 
 class _Store:
-    """The .done folder: one JSON file per student checked."""
+    """The .done folder: one JSON file per submission graded."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, fingerprint: str):
         self.folder = out / ".done"
+        self.fingerprint = fingerprint
 
     def clear(self) -> None:
         if self.folder.is_dir():
@@ -149,121 +230,71 @@ class _Store:
                 path.unlink()
 
     def load(self, s: Submission) -> FileResult | None:
-        """The stored result of ``s``, when its file is unchanged and was checked without an
-        error (see the module's docstring)."""
+        """The stored result of ``s``, when its file is unchanged, was graded against this
+        assignment, and without an error (see the module's docstring)."""
+        if s.problem:
+            return None
         path = self.folder / s.state_name
         try:
             data = json.loads(path.read_text("utf-8"))
-            if data["file"] != s.path.name or data["digest"] != s.digest:
+            if (data["file"], data["digest"], data["assignment"]) != (
+                s.label,
+                s.digest,
+                self.fingerprint,
+            ):
                 return None
             result = gradebook.result_from_json(data["result"], s.path)
             return None if result.error else result
         except (OSError, ValueError, KeyError, TypeError):
-            return None  # none, or unreadable: check again
+            return None  # none, or unreadable: grade again
 
     def save(self, s: Submission, result: FileResult) -> None:
-        record = {"file": s.path.name, "digest": s.digest, "result": result.to_json()}
+        record = {"file": s.label, "digest": s.digest, "assignment": self.fingerprint,
+                  "result": result.to_json()}  # fmt: skip
         write_text_atomically(self.folder / s.state_name, gradebook.to_json_text(record))
 
 
-# --- checking -----------------------------------------------------------------------------
+# --- grading ------------------------------------------------------------------------------
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def check_one(check: Check, path: Path) -> FileResult:
-    """``check(path)``, never raising for a problem of this one file."""
-    try:
-        result = check(path)
-    except DeriveError as err:
-        message = _one_line(err).replace(str(path), path.name) or type(err).__name__
-        return FileResult(path, path.stem, error=message)
-    except Exception as err:  # the checker's failure on this file: an error row, not a crash
-        detail = f"{type(err).__name__}: {_one_line(err)}".rstrip(": ")
-        return FileResult(path, path.stem, error=f"the checker failed: {detail}")
-    if not isinstance(result, FileResult):
-        kind = type(result).__name__
-        return FileResult(path, path.stem, error=f"the checker gave a {kind}")
-    if result.error:
-        error = _one_line(result.error).replace(str(path), path.name)
-        return FileResult(result.path, result.student, (), error)
-    return result
+def error_row(s: Submission, error: str) -> FileResult:
+    return FileResult(s.path, s.student, error=error, file=s.label)
 
 
-def _ignore_sigint() -> None:
-    """In the workers: Ctrl-C is for the main process, which stops them itself."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+class _Task:
+    """What a worker runs for one submission: ``check(path, student)``, its problems turned
+    into an error row (a DeriveError is the file's problem; anything else the checker's)."""
+
+    def __init__(self, check: Check):
+        self.check = check
+
+    def __call__(self, s: Submission) -> FileResult:
+        try:
+            result = self.check(s.path, s.student)
+        except DeriveError as err:
+            message = _one_line(err).replace(str(s.path), s.label).replace(shown(s.path), s.label)
+            return error_row(s, message or type(err).__name__)
+        except (RecursionError, MemoryError) as err:
+            return error_row(s, f"the file could not be graded ({type(err).__name__})")
+        if not isinstance(result, FileResult):
+            return error_row(s, f"the checker gave a {type(result).__name__}")
+        if result.error:
+            return error_row(s, _one_line(result.error).replace(str(s.path), s.label))
+        return replace(result, file=s.label)
 
 
-def _stop(pool: cf.ProcessPoolExecutor) -> None:
-    """Cancel what has not started and end the workers now (no waiting for running checks)."""
-    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
-    if terminate is not None:
-        terminate()
-        return
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(5)
-
-
-class _Checks:
-    """(submission, result) as each check completes: in this process with one worker,
-    else in a process pool, started at once (all students submitted before any thread of ours
-    exists: a forked worker must not inherit a thread's lock). ``close()`` cancels the rest."""
-
-    def __init__(self, todo: list[Submission], check: Check, workers: int):
-        self.todo, self.check, self.pool = todo, check, None
-        if workers > 1 and len(todo) > 1:
-            try:
-                pickle.dumps(check)
-            except Exception as err:
-                raise TypeError(f"with workers > 1, check must be picklable: {err}") from None
-            self.pool = cf.ProcessPoolExecutor(
-                max_workers=min(workers, len(todo)), initializer=_ignore_sigint
-            )
-            self.futures = {self.pool.submit(check_one, check, s.path): s for s in todo}
-
-    def __iter__(self) -> Iterator[tuple[Submission, FileResult]]:
-        if self.pool is None:
-            for s in self.todo:
-                yield s, check_one(self.check, s.path)
-            return
-        for future in cf.as_completed(self.futures):
-            s = self.futures[future]
-            try:
-                result = future.result()
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BrokenProcessPool:
-                error = "the checking process died (out of memory?); it is checked again next run"
-                result = FileResult(s.path, s.path.stem, error=error)
-            except BaseException as err:  # a worker's own failure (e.g. pickling the result)
-                error = f"the checker failed: {type(err).__name__}: {_one_line(err)}"
-                result = FileResult(s.path, s.path.stem, error=error)
-            yield s, result
-
-    def close(self, finished: bool) -> None:
-        if self.pool is not None:
-            if not finished:
-                _stop(self.pool)
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-# --- the run ------------------------------------------------------------------------------
 def latex_available() -> bool:
     return shutil.which("pdflatex") is not None
 
 
 class _Feedback:
-    """Feedback files: Markdown and .tex at once, the PDFs on a few threads."""
+    """Feedback files: Markdown and .tex at once, the PDFs as pdflatex subprocesses."""
 
-    def __init__(self, folder: Path, pdf: bool, threads: int):
-        self.folder, self.pdf = folder, pdf
-        self.pool = cf.ThreadPoolExecutor(max_workers=threads) if pdf else None
-        self.pending: dict[cf.Future, str] = {}
+    def __init__(self, folder: Path, pdf: bool, jobs: int):
+        self.folder, self.pdf, self.jobs = folder, pdf, max(1, jobs)
+        self.pending: list = []
         self.written: list[Path] = []
         self.problems: list[str] = []
 
@@ -272,100 +303,128 @@ class _Feedback:
         return any(not (self.folder / f"{s.name}{suffix}").is_file() for suffix in wanted)
 
     def write(self, s: Submission, result: FileResult) -> None:
-        from derive.render.feedback import render_feedback, write_pdf
+        from derive.render.feedback import PdfJob, render_feedback
         from derive.render.report import write_documents
 
-        self._collect()
+        self.collect()
         try:
             tex, md = render_feedback(result)
             self.written += write_documents(s.name, tex, self.folder, {"tex", "md"}, md)
         except Exception as err:
-            self.problems.append(f"{s.path.name}: the feedback failed: {_one_line(err)}")
+            self.problems.append(f"{s.label}: the feedback failed: {_one_line(err)}")
             return
-        if self.pool is not None:
-            self.pending[self.pool.submit(write_pdf, tex, self.folder, s.name)] = s.path.name
-
-    def _collect(self, wait: bool = False) -> None:
-        for future in list(self.pending):
-            if not (wait or future.done()):
-                continue
-            name = self.pending.pop(future)
+        if self.pdf:
+            while len(self.pending) >= self.jobs:
+                self.collect()
+                time.sleep(0.02)
             try:
-                self.written.append(future.result())
-            except cf.CancelledError:
-                pass
+                self.pending.append((PdfJob(tex, self.folder, s.name), s.label))
+            except OSError as err:
+                self.problems.append(f"{s.label}: no PDF: {err}")
+
+    def collect(self, wait: bool = False) -> None:
+        for job, label in list(self.pending):
+            if not (wait or job.done()):
+                continue
+            self.pending.remove((job, label))
+            try:
+                self.written.append(job.finish())
             except Exception as err:  # a LaTeX error: the .md and .tex are there
-                self.problems.append(f"{name}: no PDF: {_one_line(err)}")
+                self.problems.append(f"{label}: no PDF: {_one_line(err)}")
 
     def finish(self, interrupted: bool) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=interrupted)
-            self._collect(wait=True)
+        if interrupted:
+            for job, _ in self.pending:
+                job.cancel()
+            self.pending = []
+        self.collect(wait=True)
 
 
 def run_class(
     folder: Path,
     out: Path,
+    grader=None,
     *,
     redo: bool = False,
     workers: int = 2,
     check: Check | None = None,
     on_progress: Progress | None = None,
     pdf: bool | None = None,
+    fingerprint: str = "",
 ) -> ClassSummary:
-    """Check every claims file of ``folder`` and write the gradebook, results.json and the
-    feedback into ``out`` (see the module's docstring). ``check(path) -> FileResult`` defaults
-    to :func:`derive.claims.check.check_file`; with ``workers`` > 1 it must be picklable.
-    ``on_progress(done, total, student)`` is called once at the start (``student`` empty, done
-    counting the skipped ones) and after each student. ``pdf``: None makes feedback PDFs when
-    pdflatex is installed. A KeyboardInterrupt stops the run, keeps what is done, and is raised
-    again."""
+    """Grade every submission of ``folder`` and write the gradebook, results.json and the
+    feedback into ``out`` (see the module's docstring). ``grader``: a prepared assignment
+    (:class:`derive.claims.grade.Grader`); ``check(path, student) -> FileResult`` replaces its
+    grading (tests). ``workers``: processes grading at once (0: in this process, without the
+    limits). ``on_progress(done, total, student)`` is called once at the start (``student``
+    empty, done counting the skipped ones) and after each submission. ``pdf``: None makes
+    feedback PDFs when pdflatex is installed. A KeyboardInterrupt stops the run, keeps what is
+    done, and is raised again."""
     start = time.monotonic()
-    if workers < 1:
-        raise DeriveError(f"workers {workers}: at least 1 is needed")
+    if workers < 0:
+        raise DeriveError(f"workers {workers}: 0 (this process) or more")
+    assignment = getattr(grader, "assignment", None)
     if check is None:
-        from derive.claims.check import check_file as check  # the checker, lazily: it is heavy
+        if grader is None:
+            raise TypeError("run_class needs a grader (an assignment) or a check")
+        check = grader.grade
+    limits = assignment.limits if assignment is not None else None
     out = Path(out)
     subs = submissions(folder)
-    store = _Store(out)
+    store = _Store(out, fingerprint or (assignment_fingerprint(assignment) if assignment else ""))
     if redo:
         store.clear()
-    results: dict[Path, FileResult] = {}
+    results: dict[str, FileResult] = {}
     for s in subs:
         stored = store.load(s)
         if stored is not None:
-            results[s.path] = stored
+            results[s.label] = replace(stored, file=s.label)
     done_before = set(results)
     skipped = len(done_before)
-    todo = [s for s in subs if s.path not in done_before]
+    todo = [s for s in subs if s.label not in done_before]
     paths = {"gradebook": out / "gradebook.csv", "results": out / "results.json"}
-    feedback = _Feedback(out / "feedback", latex_available() if pdf is None else pdf, workers)
+    feedback = _Feedback(out / "feedback", latex_available() if pdf is None else pdf,
+                         max(workers, 1))  # fmt: skip
+    roster = assignment.roster if assignment is not None else None
 
     def rows() -> list[FileResult]:
-        return [results[s.path] for s in subs if s.path in results]
+        return class_rows(subs, results, roster)
+
+    def save_gradebook() -> None:
+        write_text_atomically(paths["gradebook"], gradebook.gradebook_csv(rows(), assignment))
 
     if on_progress is not None:
         on_progress(skipped, len(subs), "")
+    deadline = None if limits is None else limits.seconds_per_student + GRACE
+    pool = Pool(_Task(check), workers, limits.memory_mb if limits else None, deadline)
     finished = False
-    checks = _Checks(todo, check, workers)  # first: the pool starts before the PDF threads
     try:
-        write_text_atomically(paths["gradebook"], gradebook.gradebook_csv(rows()))
-        for s, result in checks:
+        save_gradebook()
+        refused = [s for s in todo if s.problem]
+        outcomes = [Outcome(s, error_row(s, s.problem)) for s in refused]
+        graded = [(s, s) for s in todo if not s.problem]
+        for outcome in itertools.chain(outcomes, pool.run(graded, tick=feedback.collect)):
+            s = outcome.key
+            result = outcome.result if outcome.error is None else error_row(s, outcome.error)
             store.save(s, result)  # first: from here on, s is done
-            results[s.path] = result
-            write_text_atomically(paths["gradebook"], gradebook.gradebook_csv(rows()))
+            results[s.label] = result
+            save_gradebook()
             feedback.write(s, result)
             if on_progress is not None:
                 on_progress(len(results), len(subs), result.student)
         for s in subs:  # feedback that an earlier, killed run did not get to
-            if s.path in done_before and feedback.missing(s):
-                feedback.write(s, results[s.path])
+            if s.label in done_before and feedback.missing(s):
+                feedback.write(s, results[s.label])
+        for row in rows():  # a student claimed by two files: the feedback says so
+            s = next((x for x in subs if x.label == row.file), None)
+            if s is not None and row.error and results.get(s.label) is not row:
+                feedback.write(s, row)
         finished = True
     finally:
-        checks.close(finished)
+        pool.close(kill=not finished)
         feedback.finish(interrupted=not finished)
-        write_text_atomically(paths["gradebook"], gradebook.gradebook_csv(rows()))
-        write_text_atomically(paths["results"], gradebook.results_json(rows()))
+        save_gradebook()
+        write_text_atomically(paths["results"], gradebook.results_json(rows(), assignment))
     done = rows()
     return ClassSummary(
         students=len(subs),
@@ -379,4 +438,47 @@ def run_class(
         feedback=out / "feedback",
         written=tuple(dict.fromkeys([*paths.values(), *feedback.written])),
         problems=tuple(feedback.problems),
+        peak_mb=pool.peak_mb,
+        slips=gradebook.slip_counts(done),
     )
+
+
+def class_rows(subs: list[Submission], results: dict[str, FileResult],
+               roster: tuple[str, ...] | None) -> list[FileResult]:  # fmt: skip
+    """The gradebook's rows: each submission graded so far, in folder order; a student id
+    given by two or more files is an error in each of them; with a roster, a row for each
+    student who handed in nothing (once every submission is graded)."""
+    rows = [results[s.label] for s in subs if s.label in results]
+    claimed = Counter(r.student for r in rows if r.error is None)
+    files: dict[str, list[str]] = {}
+    for r in rows:
+        files.setdefault(r.student, []).append(r.file)
+    out = []
+    for r in rows:
+        if r.error is None and claimed[r.student] > 1:
+            names = ", ".join(files[r.student][:5])
+            error = (f"{claimed[r.student]} files say they are student {r.student} ({names}): "
+                     "none is graded")  # fmt: skip
+            r = FileResult(r.path, r.student, (), error, file=r.file)
+        out.append(r)
+    if roster is not None and len(rows) == len(subs):
+        handed_in = {r.student for r in rows}
+        out += [FileResult(Path(""), ident, (), "no submission", file="")
+                for ident in roster if ident not in handed_in]  # fmt: skip
+    return out
+
+
+def assignment_fingerprint(assignment) -> str:
+    """SHA-256 of every file the assignment is made of (itself, its network files, values
+    and roster files) and of derive's version: a change to any of them grades again."""
+    from derive.version import derive_version
+
+    digest = hashlib.sha256(derive_version().encode())
+    for path in assignment.sources:
+        with contextlib.suppress(OSError):
+            digest.update(os.fsencode(str(path)) + b"\0" + Path(path).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+__all__ = ["ClassSummary", "Submission", "class_rows", "feedback_name", "run_class",
+           "submissions", "write_text_atomically"]  # fmt: skip

@@ -1,9 +1,12 @@
 """The gradebook of a class: one CSV row per student, and every result as JSON.
 
-Columns: student, file, score, total, one column per claim id (the union of the ids of all
-students, in order of first appearance) holding that claim's verdict, and error. A student whose
-file could not be checked has empty score and total and the reason under error. Text a student
-controls (the name, the claim ids) is written so that a spreadsheet never reads it as a formula.
+Columns: student, file, points, max_points, one column per question of the assignment holding
+the points earned, one ``verdict <id>`` column per question, notes, and error. A student whose
+file could not be graded has empty points and the reason under error. Without an assignment
+(a check given directly, in tests) the questions are the claim ids of all students, in order of
+first appearance. Text a student controls (the id, the file name, the notes) is written so that
+a spreadsheet never reads it as a formula: control characters escaped, and a cell that would
+start with = + - @ led by an apostrophe.
 """
 
 from __future__ import annotations
@@ -16,45 +19,68 @@ from dataclasses import fields
 from pathlib import Path
 
 from derive.claims.verdict import VERDICTS, ClaimResult, FileResult
+from derive.safeio import shown
 
-FIXED = ("student", "file", "score", "total")
-MAX_CELL = 200  # characters of a name or an error message in a cell
+FIXED = ("student", "file", "points", "max_points")
+MAX_CELL = 200  # characters of a name or a message in a cell
 
 
-def claim_ids(results: list[FileResult]) -> list[str]:
-    """Every claim id of the class, in order of first appearance."""
+def question_ids(results: list[FileResult], assignment=None) -> list[str]:
+    """The assignment's question ids, or every claim id of the class in order of appearance."""
+    if assignment is not None:
+        return [q.id for q in assignment.questions]
     return list(dict.fromkeys(c.id for r in results for c in r.claims))
 
 
-def _cell(text: str) -> str:
-    """Text that a spreadsheet shows as text: =, +, -, @ (and tab, CR) lead a formula there."""
-    text = " ".join(str(text).split())[:MAX_CELL]
+def _cell(text: object) -> str:
+    """Text that a spreadsheet shows as text."""
+    text = shown(text, MAX_CELL)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _column(ident: str) -> str:
     """A claim id as a header that cannot be taken for one of the fixed columns."""
-    return f"claim {ident}" if ident in (*FIXED, "error") else ident
+    return f"claim {ident}" if ident in (*FIXED, "notes", "error") else ident
 
 
-def gradebook_csv(results: list[FileResult]) -> str:
+def _points(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+def gradebook_csv(results: list[FileResult], assignment=None) -> str:
     """The CSV text of the gradebook, one row per result in the order given."""
-    ids = claim_ids(results)
+    ids = question_ids(results, assignment)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([*FIXED, *(_cell(_column(i)) for i in ids), "error"])
+    header = [*FIXED, *(_cell(_column(i)) for i in ids), *(_cell(f"verdict {i}") for i in ids)]
+    writer.writerow([*header, "notes", "error"])
     for r in results:
-        verdicts: dict[str, list[str]] = {}
+        by_id: dict[str, list[ClaimResult]] = {}
         for c in r.claims:
-            verdicts.setdefault(c.id, []).append(c.verdict)
+            by_id.setdefault(c.id, []).append(c)
         graded = r.error is None
+        if not graded:
+            points = verdicts = ["" for _ in ids]
+            total = maximum = ""
+        elif r.graded or assignment is not None:
+            points = [_points(sum(c.points or 0 for c in by_id[i])) if i in by_id else "0"
+                      for i in ids]  # fmt: skip
+            total, maximum = _points(r.points), _points(r.max_points)
+            verdicts = [" ".join(c.verdict for c in by_id.get(i, [])) for i in ids]
+        else:  # a quick check's claims: one point each
+            points = [str(sum(c.verdict in ("correct", "almost-everywhere") for c in by_id[i]))
+                      if i in by_id else "" for i in ids]  # fmt: skip
+            total, maximum = str(r.score), str(len(r.claims))
+            verdicts = [" ".join(c.verdict for c in by_id.get(i, [])) for i in ids]
         writer.writerow(
             [
                 _cell(r.student),
-                _cell(r.path.name),
-                r.score if graded else "",
-                len(r.claims) if graded else "",
-                *(" ".join(verdicts.get(i, [])) for i in ids),  # a repeated id: both verdicts
+                _cell(r.file),
+                total,
+                maximum,
+                *points,
+                *verdicts,
+                _cell(" | ".join(r.notes)) if r.notes else "",
                 _cell(r.error) if r.error else "",
             ]
         )
@@ -62,9 +88,20 @@ def gradebook_csv(results: list[FileResult]) -> str:
 
 
 def verdict_counts(results: list[FileResult]) -> dict[str, int]:
-    """Claims per verdict over the class, best verdict first (unknown ones after)."""
-    counts = Counter(c.verdict for r in results for c in r.claims)
+    """Answers per verdict over the class, best verdict first (unknown ones after)."""
+    counts = Counter(c.verdict for r in results if r.error is None for c in r.claims)
     return {v: counts[v] for v in [*VERDICTS, *sorted(set(counts) - set(VERDICTS))]}
+
+
+def slip_counts(results: list[FileResult]) -> dict[str, dict[str, int]]:
+    """Per question, how many students made each named slip (most frequent first)."""
+    per: dict[str, Counter] = {}
+    for r in results:
+        if r.error is None:
+            for c in r.claims:
+                if c.slip:
+                    per.setdefault(c.id, Counter())[c.slip] += 1
+    return {q: dict(counts.most_common()) for q, counts in per.items()}
 
 
 def _plain(value):
@@ -78,12 +115,17 @@ def to_json_text(data) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=_plain) + "\n"
 
 
-def results_json(results: list[FileResult]) -> str:
-    """results.json: the counts, the claim ids, and every student's result."""
+def results_json(results: list[FileResult], assignment=None) -> str:
+    """results.json: the counts, the questions, the slips per question, every student."""
+    head = {}
+    if assignment is not None:
+        head = {"assignment": assignment.id, "max_points": assignment.max_points}
     return to_json_text(
         {
+            **head,
             "verdicts": verdict_counts(results),
-            "claim_ids": claim_ids(results),
+            "questions": question_ids(results, assignment),
+            "slips": slip_counts(results),
             "students": [r.to_json() for r in results],
         }
     )
@@ -93,8 +135,9 @@ _CLAIM_FIELDS = {f.name for f in fields(ClaimResult)}
 
 
 def result_from_json(data: dict, path: Path) -> FileResult:
-    """The FileResult that :meth:`FileResult.to_json` wrote (``path``: the claims file)."""
+    """The FileResult that :meth:`FileResult.to_json` wrote (``path``: the file graded)."""
     claims = tuple(
         ClaimResult(**{k: v for k, v in c.items() if k in _CLAIM_FIELDS}) for c in data["claims"]
     )
-    return FileResult(Path(path), str(data["student"]), claims, data.get("error"))
+    return FileResult(Path(path), str(data["student"]), claims, data.get("error"),
+                      tuple(data.get("notes", ())), str(data.get("file", "")))  # fmt: skip

@@ -269,7 +269,9 @@ class Lexer:
             start = self.pos
             if ch.isspace() or ch in "~&":
                 self.pos = _SPACE.match(text, start).end() if ch.isspace() else start + 1
-            elif ch.isdigit() or (ch == "." and start + 1 < n and text[start + 1].isdigit()):
+            elif "0" <= ch <= "9" or (
+                ch == "." and start + 1 < n and "0" <= text[start + 1] <= "9"
+            ):
                 self.number(start)
             elif ("a" <= ch <= "z") or ("A" <= ch <= "Z"):
                 self.word(start)
@@ -473,13 +475,13 @@ class Lexer:
     def classify_wrapped(self, content: str) -> tuple[str, str]:
         if content in self.functions:
             return ("XFUNC", content)
-        if content.isalpha():
+        if content.isascii() and content.isalpha():
             if len(content) == 1:
                 return ("LETTER", content)
             if content.lower() in FUNCTION_SPELLINGS:
                 return ("FUNC", content)
             return ("WORDNAME", content)
-        if content.isdigit():
+        if content.isascii() and content.isdigit():
             check_number(content, self.pos)
             return ("NUMBER", content)
         return ("SUBTEXT", content)

@@ -229,7 +229,11 @@ def apply_scripts(base: Node, scripts: list[tuple]) -> Node:
             if isinstance(base, Name) and base.label is None and base != Name("e"):
                 base = replace(base, label=text)
             else:  # (a+b)^{(2)}, e^{(x)}: a power after all
-                label = Number(text, start=start) if text.isdigit() else Name(text, start=start)
+                label = (
+                    Number(text, start=start)
+                    if text.isascii() and text.isdigit()
+                    else Name(text, start=start)
+                )
                 base = Sup(base, label, start=base.start)
         else:  # "sub"
             start = scripts[i][2] if scripts[i][2] >= 0 else base.start

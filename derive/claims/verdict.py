@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-#: every verdict, best first
-VERDICTS = ("correct", "almost-everywhere", "incorrect", "unparseable", "invalid")
+#: every verdict, best first ("unanswered": an assignment's question with no answer)
+VERDICTS = ("correct", "almost-everywhere", "incorrect", "unparseable", "invalid", "unanswered")
 #: verdicts that earn the claim's mark in the gradebook
 PASSING = ("correct", "almost-everywhere")
 
@@ -26,6 +26,9 @@ class ClaimResult:
     expected: str | None = None  # incorrect gradient/residual: the right expression, LaTeX
     slip: str | None = None  # incorrect: the likely mistake, when one matches
     seconds: float = 0.0
+    points: float | None = None  # graded against an assignment: the points earned
+    max_points: float | None = None  # and the question's worth
+    question: str | None = None  # the question asked (the assignment's LaTeX)
 
     def to_json(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -40,15 +43,40 @@ class FileResult:
     student: str
     claims: tuple[ClaimResult, ...] = field(default=())
     error: str | None = None
+    notes: tuple[str, ...] = ()  # keys refused, answers to questions not asked, ...
+    file: str = ""  # the file as named in the class folder, as safe text ("" : path.name)
+
+    def __post_init__(self):
+        if not self.file:
+            from derive.safeio import file_label
+
+            object.__setattr__(self, "file", file_label(Path(self.path).name))
 
     @property
     def score(self) -> int:
         return sum(c.verdict in PASSING for c in self.claims)
 
+    @property
+    def graded(self) -> bool:
+        """Graded against an assignment (points), not a quick check (claims counted)."""
+        return any(c.max_points is not None for c in self.claims)
+
+    @property
+    def points(self) -> float:
+        return sum(c.points or 0 for c in self.claims)
+
+    @property
+    def max_points(self) -> float:
+        return sum(c.max_points or 0 for c in self.claims)
+
     def to_json(self) -> dict:
-        out = {"student": self.student, "file": self.path.name, "score": self.score}
+        out = {"student": self.student, "file": self.file, "score": self.score}
         out["total"] = len(self.claims)
+        if self.graded:
+            out["points"], out["max_points"] = self.points, self.max_points
         if self.error:
             out["error"] = self.error
+        if self.notes:
+            out["notes"] = list(self.notes)
         out["claims"] = [c.to_json() for c in self.claims]
         return out

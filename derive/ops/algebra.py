@@ -25,6 +25,7 @@ from derive.expr import (
     Op,
     Zero,
     shape_str,
+    sym,
     test_leaf,
 )
 from derive.ops import layout
@@ -65,7 +66,7 @@ class Scale(Op):
 def exact(x) -> sp.Expr:
     """A number as SymPy, a float as the rational it stands for (0.5 -> 1/2): the proofs'
     exact arithmetic stays exact."""
-    return sp.nsimplify(x, rational=True) if isinstance(x, (float, sp.Float)) else sp.sympify(x)
+    return sp.nsimplify(x, rational=True) if isinstance(x, (float, sp.Float)) else sym(x)
 
 
 def scale(c, e: Expr) -> Expr:

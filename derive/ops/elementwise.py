@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from derive.errors import DeriveError, ShapeError
-from derive.expr import Expr, Identity, Ones, Op, Zero, shape_str, test_leaf
+from derive.expr import Expr, Identity, Ones, Op, Zero, shape_str, sym, test_leaf
 from derive.ops.algebra import exact, scale
 
 #: The scalar variable of every element-wise function.
@@ -143,7 +143,7 @@ def elementwise(name: str, expr, latex: str | None = None, numpy: str | None = N
     (or a callable building it) and return the function that applies it to matrix expressions."""
     if callable(expr):
         expr = expr(S)
-    fn = ScalarFn(sp.sympify(expr), name, latex or rf"\operatorname{{{name}}}", numpy)
+    fn = ScalarFn(sym(expr), name, latex or rf"\operatorname{{{name}}}", numpy)
     ELEMENTWISE[name] = fn
 
     def apply_fn(e: Expr) -> Expr:

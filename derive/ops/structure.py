@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from derive.errors import ShapeError
-from derive.expr import Expr, Op, Zero, shape_str, test_leaf
+from derive.expr import Expr, Op, Zero, shape_str, sym, test_leaf
 from derive.ops import layout
 
 
@@ -89,7 +89,7 @@ class TakeRows(Op):
         return f"{code(self.e)}[..., int({lo}):int({hi})]"
 
     def explicit(self, args, sizes):
-        lo, hi = (int(sp.sympify(v).subs(sizes)) for v in (self.start, self.stop))
+        lo, hi = (int(sym(v).subs(sizes)) for v in (self.start, self.stop))
         return args[0][lo:hi, :]
 
     def vjp(self, k, g):
@@ -109,7 +109,7 @@ class TakeRows(Op):
 
 
 def take_rows(e: Expr, start, stop) -> Expr:
-    start, stop = sp.sympify(start), sp.sympify(stop)
+    start, stop = sym(start), sym(stop)
     if start == 0 and stop == _rows(e):
         return e
     if isinstance(e, Concat):  # the block of one part: that part

@@ -15,12 +15,14 @@ HTML or link of the student's is rendered.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -28,11 +30,12 @@ from pathlib import Path
 
 from derive.claims.verdict import PASSING, VERDICTS, ClaimResult, FileResult
 from derive.errors import DeriveError
-from derive.render.report import LATEX_TIMEOUT, first_error, render, write_documents
+from derive.render.report import first_error, render, write_documents
+from derive.safeio import shown, visible
 
 MAX_SHOWN = 2000  # characters of one claim (a claims file may hold 256 kB in a single claim)
 MAX_VALUE = 400  # characters of one printed value (a matrix at the counterexample point)
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # of the files: nothing a shell or TeX reads
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")  # of the files: nothing a shell or TeX reads
 
 
 # --- TeX ----------------------------------------------------------------------------------
@@ -176,6 +179,13 @@ def plain_value(value) -> str:
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
+def _visible(text: str) -> str:
+    """A student's text for a code block: line by line, every other control or format
+    character as a visible escape (an escape sequence in a file shown on a terminal could
+    otherwise repaint it)."""
+    return visible(text.replace("\t", " "), keep="\n")
+
+
 def _shown(claim: str) -> str:
     if len(claim) <= MAX_SHOWN:
         return claim
@@ -190,6 +200,8 @@ class ClaimView:
     claim: str  # the claim, set as code (its problem marked, when unparseable)
     message: str
     details: tuple[tuple[str, str], ...]  # (label, value): the evidence of a wrong claim
+    question: str = ""  # graded: the question asked, as math
+    points: str = ""  # graded: "1 of 2 points"
 
 
 @dataclass(frozen=True)
@@ -201,6 +213,9 @@ class Feedback:
     error: str | None
     counts: str  # "7 correct, 1 incorrect, ..."
     claims: tuple[ClaimView, ...]
+    graded: bool = False  # against an assignment: points, per question
+    points: str = ""  # "4 of 5"
+    notes: tuple[str, ...] = ()
 
 
 class _Tex:
@@ -234,9 +249,9 @@ class _Markdown:
         text, p = _shown(c.claim), c.position
         if c.verdict == "unparseable" and p is not None and 0 <= p <= len(text):
             if "\n" not in text and len(text) <= 200:
-                return md_block(text + "\n" + " " * p + "^ here")
-            return md_block(text) + f"\n\n(the problem is at character {p + 1})"
-        return md_block(text)
+                return md_block(_visible(text) + "\n" + " " * len(_visible(text[:p])) + "^ here")
+            return md_block(_visible(text)) + f"\n\n(the problem is at character {p + 1})"
+        return md_block(_visible(text))
 
     @staticmethod
     def value(value) -> str:
@@ -264,24 +279,42 @@ def _details(c: ClaimResult, t) -> tuple[tuple[str, str], ...]:
     return tuple(rows)
 
 
+def _of(points: float | None, worth: float | None) -> str:
+    if worth is None:
+        return ""
+    unit = "point" if worth == 1 else "points"
+    return f"{points or 0:g} of {worth:g} {unit}"
+
+
 def build(result: FileResult, target: str) -> Feedback:
     """The feedback of one student, every string safe for ``target`` ("tex" or "md")."""
     t = _Tex if target == "tex" else _Markdown
     counts = Counter(c.verdict for c in result.claims)
     order = [v for v in VERDICTS if counts[v]] + sorted(set(counts) - set(VERDICTS))
     return Feedback(
-        student=t.text(result.student),
-        file=t.text(result.path.name),
+        student=t.text(shown(result.student)),
+        file=t.text(result.file),
         score=result.score,
         total=len(result.claims),
-        error=t.text(result.error) if result.error else None,
+        error=t.text(shown(result.error)) if result.error else None,
         counts=t.text(", ".join(f"{counts[v]} {v}" for v in order)),
         claims=tuple(
             ClaimView(
-                t.text(c.id), t.text(c.verdict), t.claim(c), t.text(c.message), _details(c, t)
+                t.text(shown(c.id)),
+                t.text(c.verdict),
+                t.claim(c) if c.claim or c.verdict != "unanswered" else t.text("(no answer)"),
+                t.text(shown(c.message)),
+                _details(c, t),
+                question=t.math(c.question) if c.question else "",
+                points=_of(c.points, c.max_points),
             )
             for c in result.claims
         ),
+        graded=result.graded,
+        points=_of(result.points, result.max_points)
+        .removesuffix(" points")
+        .removesuffix(" point"),  # fmt: skip
+        notes=tuple(t.text(shown(n)) for n in result.notes),
     )
 
 
@@ -303,33 +336,80 @@ def write_feedback(result: FileResult, folder: Path, name: str, pdf: bool = Fals
     return written
 
 
-def write_pdf(tex: str, folder: Path, name: str) -> Path:
-    """<name>.pdf from ``tex``, made in a temporary folder and moved into ``folder``.
+FEEDBACK_LATEX_TIMEOUT = 60  # seconds of pdflatex for one student's feedback
+
+
+class PdfJob:
+    """<name>.pdf from ``tex``: pdflatex started in a temporary folder at once, collected by
+    :meth:`finish` (which moves the PDF into ``folder``). A subprocess, not a thread, so that a
+    class run's parent has no thread when it forks a worker.
 
     One pdflatex pass, not latexmk: the feedback has no references to resolve, and latexmk's
     extra pass and start-up make it 3x slower (0.35 s against 0.12 s a student here), which a
     class of 200 feels. -no-shell-escape shuts even TeX Live's restricted shell escape (the
     student's text is escaped anyway: this is the second lock)."""
-    if not SAFE_NAME.fullmatch(name):
-        raise ValueError(f"{name!r}: a feedback name is letters, digits and ._- (not first)")
-    with tempfile.TemporaryDirectory(prefix="derive-feedback-") as tmp:
-        build = Path(tmp)
-        (build / f"{name}.tex").write_text(tex, encoding="utf-8")
-        command = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-                   f"{name}.tex"]  # fmt: skip
-        env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+
+    def __init__(self, tex: str, folder: Path, name: str):
+        if not SAFE_NAME.fullmatch(name):
+            raise ValueError(f"{name!r}: a feedback name is letters, digits and ._- (not .- first)")
+        self.folder, self.name = Path(folder), name
+        self.build = Path(tempfile.mkdtemp(prefix="derive-feedback-"))
+        self.started = time.monotonic()
         try:
-            # bytes, not text=True: decoding in communicate() serialises the threads (measured)
-            done = subprocess.run(command, cwd=build, env=env, capture_output=True,
-                                  timeout=LATEX_TIMEOUT)  # fmt: skip
-        except subprocess.TimeoutExpired:
-            raise DeriveError(f"LaTeX did not finish {name}.tex in {LATEX_TIMEOUT} s") from None
-        pdf, log = build / f"{name}.pdf", build / f"{name}.log"
-        if done.returncode != 0 or not pdf.is_file():
-            text = (log.read_bytes() if log.is_file() else done.stdout).decode(errors="replace")
-            raise DeriveError(f"LaTeX failed on {name}.tex: {first_error(text)}")
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        target, part = Path(folder) / pdf.name, Path(folder) / f".{pdf.name}.part"
-        shutil.copyfile(pdf, part)
-        os.replace(part, target)
-        return target
+            (self.build / f"{name}.tex").write_text(tex, encoding="utf-8")
+            command = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode",
+                       "-halt-on-error", f"{name}.tex"]  # fmt: skip
+            env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+            self.process = subprocess.Popen(command, cwd=self.build, env=env,
+                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL)  # fmt: skip
+        except BaseException:
+            shutil.rmtree(self.build, ignore_errors=True)
+            raise
+
+    def done(self) -> bool:
+        if self.process.poll() is not None:
+            return True
+        if time.monotonic() - self.started > FEEDBACK_LATEX_TIMEOUT:
+            self.process.kill()
+            self.process.wait()
+            return True
+        return False
+
+    def finish(self) -> Path:
+        """Wait for pdflatex; the PDF's path, or a DeriveError with LaTeX's first error."""
+        name = self.name
+        try:
+            try:
+                code = self.process.wait(max(1.0, FEEDBACK_LATEX_TIMEOUT - self.elapsed()))
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                code = None
+            pdf, log = self.build / f"{name}.pdf", self.build / f"{name}.log"
+            if code is None or self.elapsed() > FEEDBACK_LATEX_TIMEOUT:
+                raise DeriveError(f"LaTeX did not finish {name}.tex in {FEEDBACK_LATEX_TIMEOUT} s")
+            if code != 0 or not pdf.is_file():
+                text = log.read_bytes().decode(errors="replace") if log.is_file() else ""
+                raise DeriveError(f"LaTeX failed on {name}.tex: {first_error(text)}")
+            self.folder.mkdir(parents=True, exist_ok=True)
+            target, part = self.folder / pdf.name, self.folder / f".{pdf.name}.part"
+            shutil.copyfile(pdf, part)
+            os.replace(part, target)
+            return target
+        finally:
+            shutil.rmtree(self.build, ignore_errors=True)
+
+    def cancel(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self.build, ignore_errors=True)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def write_pdf(tex: str, folder: Path, name: str) -> Path:
+    """<name>.pdf from ``tex`` in ``folder``, now (see :class:`PdfJob`)."""
+    return PdfJob(tex, folder, name).finish()

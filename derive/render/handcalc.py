@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from derive.expr import Expr, Leaf, Quantity, Residual, m
+from derive.expr import Expr, Leaf, Quantity, Residual, m, sym
 from derive.ops.algebra import Add, MatMul, Scale, Transpose
 from derive.ops.batch import BatchSum
 from derive.ops.elementwise import Apply, Hadamard
@@ -126,7 +126,7 @@ class NumberPrinter(SamplePrinter):
 
     def _print(self, expr, **kwargs):
         if not isinstance(expr, Expr):
-            expr = sp.sympify(expr).subs(self.sizes)
+            expr = sym(expr).subs(self.sizes)
             if isinstance(expr, sp.Float):
                 return number(float(expr), self.digits)
             return super()._print(expr, **kwargs)
@@ -141,7 +141,7 @@ class NumberPrinter(SamplePrinter):
         value = np.asarray(table[q.name], dtype=float)
         if q.batched:
             value = value[self.bound[self.index]]
-        r, c = (int(sp.sympify(s).subs(self.sizes)) for s in q.shape)
+        r, c = (int(sym(s).subs(self.sizes)) for s in q.shape)
         value = value.reshape(r, c)
         return value.T if transpose else value
 
@@ -196,14 +196,14 @@ class NumberPrinter(SamplePrinter):
         if isinstance(parent, Apply):
             return negative and not parent.fn.latex  # 1 - (-0.5)^2; sigma(-0.5) has its own
         if isinstance(parent, Scale):  # 1/2 (0.83), not 1/2 0.83; but 1 - 0.57
-            return negative or abs(sp.sympify(parent.c).subs(self.sizes)) != 1
+            return negative or abs(sym(parent.c).subs(self.sizes)) != 1
         if isinstance(parent, BatchSum):
             return negative
         return False  # an operation with its own brackets: softmax(...), ||...||
 
     # --- coefficients and sums -----------------------------------------------------------
     def _print_Scale(self, e):
-        c = sp.sympify(e.c).subs(self.sizes)
+        c = sym(e.c).subs(self.sizes)
         if c == 1:  # 1/m at m = 1
             return self._print(e.e)
         return super()._print_Scale(Scale(c, e.e))

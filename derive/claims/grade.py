@@ -1,0 +1,238 @@
+"""Checking whole files within a time budget: a claims file (a quick check), or a student's
+answers to an assignment (grading).
+
+The code that runs is chosen by whoever runs derive, never by a student's file: a quick check
+runs only the network files given on the command line (``networks``), and grading only those
+the assignment names. A claims file's ``network:`` key merely says which of the given networks
+its claims are about.
+
+Each file has a budget (:class:`~derive.claims.assignment.Limits`): each claim or answer stops
+at ``seconds_per_answer`` and the whole file at ``seconds_per_student``; once the file's budget
+is spent, its remaining claims are not checked (each says so). The process that checks also
+has a memory limit and a hard deadline: see :mod:`derive.claims.pool`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from derive.claims.answers import Answers, read_answers
+from derive.claims.assignment import Assignment, Limits, Question
+from derive.claims.check import Checker, Context
+from derive.claims.claimfile import DEFAULT_TOLERANCE, ClaimEntry, read_claims
+from derive.claims.meaning import InvalidClaim
+from derive.claims.verdict import PASSING, ClaimResult, FileResult
+from derive.errors import DeriveError
+from derive.safeio import shown
+
+_LOADED: dict[tuple, tuple] = {}
+
+
+def loaded(path: Path, settings: dict):
+    """The network and its derivation, once per process for a class that shares a network
+    file (the file's size and time are part of the key, so an edited file is read again)."""
+    import derive
+
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size,
+           tuple(sorted((k, str(v)) for k, v in settings.items())))  # fmt: skip
+    if key not in _LOADED:
+        if len(_LOADED) > 16:
+            _LOADED.clear()
+        net = derive.load(path, **settings)
+        _LOADED[key] = (net, net.derive())
+    return _LOADED[key]
+
+
+class Budget:
+    """The seconds a file may take, spent claim by claim."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.end = time.monotonic() + limits.seconds_per_student
+
+    def next(self) -> float:
+        """Seconds for the next claim (0 when the file's budget is spent)."""
+        left = self.end - time.monotonic()
+        return 0.0 if left < 0.05 else min(self.limits.seconds_per_answer, left)
+
+    def spent(self, entry: ClaimEntry) -> ClaimResult:
+        return ClaimResult(
+            entry.id,
+            entry.text,
+            "invalid",
+            f"not checked: this file may take {self.limits.seconds_per_student:g} s in all, "
+            "and the claims before used them up",
+        )
+
+
+def check_entries(checker: Checker, entries, budget: Budget) -> list[ClaimResult]:
+    out = []
+    for entry in entries:
+        seconds = budget.next()
+        out.append(checker.check(entry, seconds) if seconds else budget.spent(entry))
+    return out
+
+
+# --- a quick check ------------------------------------------------------------------------
+def check_file(
+    path: Path,
+    networks: tuple[Path, ...] = (),
+    *,
+    settings: dict | None = None,
+    values: dict | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    limits: Limits | None = None,
+    follow_symlinks: bool = True,
+) -> FileResult:
+    """Every claim of the claims file at ``path``; a DeriveError when the file itself cannot
+    be read, or names a network that is not one of ``networks`` (those given on the command
+    line: the only network files run). ``settings``, ``values`` and ``tolerance`` are the
+    command line's too."""
+    budget = Budget(limits or Limits())
+    claims = read_claims(Path(path), follow_symlinks)
+    network = _network_for(claims.network, claims.path, tuple(Path(p) for p in networks))
+    net = derivation = None
+    if network is not None:
+        net, derivation = loaded(network, settings or {})
+    context = Context(net, derivation, claims.symbols, claims.functions, claims.aliases,
+                      dict(values or {}))  # fmt: skip
+    checker = Checker(context)
+    entries = [e if e.problem else _with_tolerance(e, tolerance) for e in claims.claims]
+    return FileResult(claims.path, claims.student, tuple(check_entries(checker, entries, budget)))
+
+
+def _with_tolerance(entry: ClaimEntry, tolerance: float) -> ClaimEntry:
+    from dataclasses import replace
+
+    return replace(entry, tolerance=tolerance)
+
+
+def _network_for(named: str | None, claims_file: Path, networks: tuple[Path, ...]) -> Path | None:
+    """Which trusted network the claims are about: the one given, or the given one the file
+    names. A network the file names is never run because the file names it."""
+    where = shown(claims_file)
+    if named is None:
+        if len(networks) > 1:
+            raise DeriveError(f"{where}: several --network files given; the claims file says "
+                              "none (network: NAME.py)")  # fmt: skip
+        return networks[0] if networks else None
+    if not networks:
+        raise DeriveError(
+            f"{where}: names the network {shown(named, 60)}, which derive does not run because a "
+            "claims file names it (a network file is code): give it with --network if you "
+            "trust it, or grade with --assignment"
+        )
+    for candidate in (claims_file.parent / named, Path(named)):
+        for trusted in networks:
+            if _same_file(candidate, trusted):
+                return trusted
+    names = ", ".join(shown(p) for p in networks)
+    raise DeriveError(
+        f"{where}: network {shown(named, 60)} is not one given with --network ({names})"
+    )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or a.samefile(b)
+    except OSError:
+        return False
+
+
+# --- grading against an assignment --------------------------------------------------------
+class Grader:
+    """An assignment, prepared: its networks loaded and derived, every question resolved and
+    its right answer computed (in the process that prepares it; a forked worker inherits it).
+    A problem with the assignment is a DeriveError naming its file and line."""
+
+    def __init__(self, assignment: Assignment):
+        self.assignment = assignment
+        self.checkers: dict[str, Checker] = {}
+        self.expected: dict[str, str] = {}  # question id -> the right answer (LaTeX or number)
+        for q in assignment.questions:
+            self.checkers[q.id] = self._prepare(q)
+
+    def context(self, q: Question) -> Context:
+        a = self.assignment
+        net = derivation = None
+        values, aliases = dict(q.values), dict(q.aliases)
+        if q.network is not None:
+            spec = a.networks[q.network]
+            net, derivation = loaded(spec.file, spec.settings)
+            values = {**spec.values, **q.values}
+            aliases = {**spec.aliases, **q.aliases}
+        return Context(net, derivation, a.symbols, a.functions, aliases, values)
+
+    def _prepare(self, q: Question) -> Checker:
+        where = f"{shown(self.assignment.path)}:{q.line}: question {q.id}"
+        try:
+            checker = Checker(self.context(q))
+            self.expected[q.id] = checker.right_answer(q.ask, q.kind)
+        except DeriveError as err:
+            message = " ".join(str(err).split())
+            raise DeriveError(f"{where}: {message}") from None
+        return checker
+
+    def entry(self, q: Question, answer) -> ClaimEntry:
+        return ClaimEntry(
+            q.id,
+            answer.text,
+            tolerance=q.tolerance,
+            problem=answer.problem,
+            ask=q.ask,
+            kind=q.kind,
+            number=answer.number if q.kind == "number" else None,
+            abs_tolerance=q.abs_tolerance,
+        )
+
+    def grade(self, path: Path, student: str | None = None,
+              follow_symlinks: bool = False) -> FileResult:  # fmt: skip
+        """The answers file at ``path``, graded question by question; ``student`` the id to
+        use when the file gives none. A file that cannot be read is a DeriveError."""
+        a = self.assignment
+        budget = Budget(a.limits)
+        answers = read_answers(Path(path), follow_symlinks)
+        ident = answers.student or student or Path(path).stem
+        if a.roster is not None and ident not in a.roster:
+            raise DeriveError(f"student {shown(ident, 60)!r} is not on the roster")
+        results = []
+        for q in a.questions:
+            q = a.question_for(q, ident)
+            answer = answers.answers.get(q.id)
+            if answer is None or (not answer.text.strip() and not answer.problem):
+                result = ClaimResult(q.id, "", "unanswered", "no answer given")
+            else:
+                entry = self.entry(q, answer)
+                seconds = budget.next()
+                result = self.checkers[q.id].check(entry, seconds) if seconds else (
+                    budget.spent(entry))  # fmt: skip
+            results.append(_scored(result, q))
+        return FileResult(Path(path), ident, tuple(results), notes=_notes(answers, a))
+
+
+def _scored(result: ClaimResult, q: Question) -> ClaimResult:
+    from dataclasses import replace
+
+    points = q.points if result.verdict in PASSING else 0.0
+    return replace(result, points=points, max_points=q.points, question=q.ask)
+
+
+def _notes(answers: Answers, a: Assignment) -> tuple[str, ...]:
+    asked = {q.id for q in a.questions}
+    extra = [k for k in answers.answers if k not in asked]
+    notes = list(answers.notes)
+    if extra:
+        shown_ids = ", ".join(shown(k, 40) for k in extra[:10]) + (
+            ", ..." if len(extra) > 10 else ""
+        )
+        notes.append(f"answers to questions the assignment does not ask, ignored: {shown_ids}")
+    return tuple(notes)
+
+
+def prepare(assignment: Assignment) -> Grader:
+    return Grader(assignment)
+
+
+__all__ = ["Budget", "Grader", "InvalidClaim", "check_file", "loaded", "prepare"]

@@ -118,10 +118,12 @@ def check_class(folder: Path, out: Path | None, redo: bool, workers: int, pdf: b
     )
     counts = ", ".join(f"{n} {v}" for v, n in summary.verdicts.items() if n)
     typer.echo(f"answers: {counts or 'none graded'}")
+    for question, slips in list(summary.slips.items())[:10]:
+        told = ", ".join(f"{shown(slip)} ({n})" for slip, n in list(slips.items())[:3])
+        typer.echo(f"slips in {shown(question, 40)}: {told}")
     typer.echo(f"gradebook: {shown(summary.gradebook)}")
-    typer.echo(
-        f"feedback: {shown(summary.feedback)}{os.sep} (Markdown, LaTeX{', PDF' if pdf else ''})"
-    )
+    kinds = "Markdown, LaTeX" + (", PDF" if pdf else "")
+    typer.echo(f"feedback: {shown(summary.feedback)}{os.sep} ({kinds})")
     typer.echo(f"all results: {shown(summary.results)}")
 
 

@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -445,5 +444,3 @@ def test_class_feedback_pdfs(klass, tmp_path):
         "alice.yaml.pdf", "bob.yaml.pdf", "carol.yaml.pdf",
     ]  # fmt: skip
     assert summary.problems == ()
-
-

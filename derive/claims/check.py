@@ -281,7 +281,9 @@ class Checker:
         allowed = max(entry.tolerance * abs(true), entry.abs_tolerance, 1e-12 * abs(true))
         if abs(claimed - true) <= allowed:
             return _result(entry, "correct", f"{_fmt(claimed)} agrees with {_fmt(true)}")
-        slip = "a sign error" if true != 0 and abs(claimed + true) <= allowed else None
+        # the slip is a hint, not the grade: named when the size agrees to 5% (or the tolerance)
+        near = max(allowed, 0.05 * abs(true))
+        slip = "a sign error" if true != 0 and abs(claimed + true) <= near else None
         message = f"the value is {_fmt(true)}, not {_fmt(claimed)}" + (
             f": {slip} (the size is right, the sign is not)" if slip else ""
         )

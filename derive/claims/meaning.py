@@ -390,10 +390,27 @@ BUILDERS = {
 
 
 def as_number(node: ast.Node) -> Fraction | None:
-    """A side that is just a number (-0.0043, 1.7336), exactly; else None."""
-    sign = 1
-    if isinstance(node, ast.Neg):
-        sign, node = -1, node.operand
+    """A side that is just a number, written as one or as arithmetic of numbers (-0.0043,
+    1.7336, -\frac{4488}{10^6}), exactly; else None."""
     if isinstance(node, ast.Number):
-        return sign * node.fraction()
+        return node.fraction()
+    if isinstance(node, ast.Neg):
+        inner = as_number(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Frac | ast.BinOp):
+        if isinstance(node, ast.BinOp) and node.op == "hadamard":
+            return None
+        a, b = (node.num, node.den) if isinstance(node, ast.Frac) else (node.left, node.right)
+        x, y = as_number(a), as_number(b)
+        if x is None or y is None:
+            return None
+        op = "/" if isinstance(node, ast.Frac) else node.op
+        if op == "/" and y == 0:
+            return None
+        return {"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else None}[op]
+    if isinstance(node, ast.Sup):
+        base, power = as_number(node.base), _integer(node.exponent)
+        if base is None or power is None or (base == 0 and power < 0):
+            return None
+        return base**power
     return None

@@ -77,7 +77,6 @@ def check_class(folder: Path, out: Path | None, redo: bool, workers: int, pdf: b
     out_dir = out if out is not None else Path("reports") / "check" / name
     if out_dir.exists() and not out_dir.is_dir():
         raise DeriveError(f"{shown(out_dir)}: is a file; -o takes the folder to write into")
-    _not_inside(grader.assignment, folder)
     if pdf and not latex_available():
         hint = INSTALL_HINT.replace("no PDF was made (the .tex is written)", "no feedback PDFs")
         typer.echo(hint, err=True)
@@ -290,7 +289,10 @@ def check(
             from derive.claims.assignment import read_assignment
             from derive.claims.grade import prepare
 
-            grader = prepare(read_assignment(assignment))
+            task = read_assignment(assignment)
+            if class_dir is not None:  # before any network file runs: none may be a student's
+                _not_inside(task, class_dir)
+            grader = prepare(task)
             if class_dir is not None:
                 check_class(class_dir, out, redo, 2 if workers is None else workers,
                             not no_pdf, grader)  # fmt: skip

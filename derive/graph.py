@@ -22,6 +22,8 @@ import sympy as sp
 from derive.errors import DeriveError
 from derive.expr import ONE, Expr, Leaf, Quantity, leaves, shape_str, sym
 
+#: names the generated NumPy code uses itself (its helpers and dims start with _)
+RESERVED_NAMES = frozenset({"numpy", "m"})
 _overrides: contextvars.ContextVar[dict | None] = contextvars.ContextVar("settings", default=None)
 
 GREEK = {
@@ -215,8 +217,10 @@ class Network:
         self.examples = out
 
     def _add(self, name, shape, kind, batched, latex, **kw) -> Leaf:
-        if not name.isidentifier() or keyword.iskeyword(name):
+        if not name.isidentifier() or keyword.iskeyword(name) or not name.isascii():
             raise DeriveError(f"quantity name {name!r} must be a Python identifier")
+        if name.startswith("_") or name in RESERVED_NAMES:
+            raise DeriveError(f"quantity name {name!r} is reserved (it names derive's own code)")
         if name in self.quantities:
             raise DeriveError(f"{name} is declared twice")
         shape = tuple(sym(s) for s in shape)

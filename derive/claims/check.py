@@ -423,7 +423,7 @@ class Checker:
                 "of scalars (by scalars, vectors or matrices)"
             )
         net = symbols_network(self.context.symbols)
-        net.loss("_f", f)
+        net.loss("claim_f", f)
         derivation = net.derive()
         for g in derivation.gradients:
             if g.q == q:  # in terms of the symbols alone: sigma(x)(1 - sigma(x)), not f(1 - f)

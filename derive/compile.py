@@ -36,6 +36,11 @@ from derive.graph import Network
 from derive.ops import layout
 
 PRELUDE = """
+# constants as NumPy scalars, not Python floats: they take .T, .sum(axis=...), .max(...) as
+# arrays do (a claim may take softmax(2) or the norm of a number)
+_ONE = numpy.float64(1.0)
+_ZERO = numpy.float64(0.0)
+
 def _softmax(z):
     e = numpy.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -91,11 +96,11 @@ class Codegen:
         if isinstance(e, Residual):
             return residual_var(e.q)
         if isinstance(e, Identity):
-            return "1.0" if e.n == ONE else f"numpy.eye({layout.coefficient(e.n)})"
+            return "_ONE" if e.n == ONE else f"numpy.eye({layout.coefficient(e.n)})"
         if isinstance(e, Ones):
             return f"numpy.ones({layout.coefficient(e.n)})"
         if isinstance(e, Zero):
-            return "0.0"
+            return "_ZERO"
         if not isinstance(e, Op):
             raise DeriveError(f"cannot compute {type(e).__name__} numerically")
         src = e.numpy(self.code)

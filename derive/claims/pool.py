@@ -180,18 +180,23 @@ class Pool:
         todo = list(items)[::-1]
         try:
             while todo or any(w.key is not None for w in self._live):
-                while todo and len(self._live) < self.workers:
-                    self._live.append(_Worker(self.task, self.memory_mb))
-                for w in self._live:
-                    if w.key is None and todo:
-                        w.give(*todo.pop())
-                yield from self._collect(poll)
+                self._feed(todo)
+                finished = list(self._collect(poll))
+                self._feed(todo)  # before the caller handles the results: no worker waits
+                yield from finished
                 if tick is not None:
                     tick()
         except BaseException:
             self.close(kill=True)
             raise
         self.close()
+
+    def _feed(self, todo: list) -> None:
+        while todo and len(self._live) < self.workers:
+            self._live.append(_Worker(self.task, self.memory_mb))
+        for w in self._live:
+            if w.key is None and todo:
+                w.give(*todo.pop())
 
     def _here(self, items, tick) -> Iterator[Outcome]:
         for key, arg in items:

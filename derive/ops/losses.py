@@ -83,8 +83,10 @@ class SqNorm(Op):
         return sq_norm(e)
 
     def numpy(self, code):
-        axes = "-1" if self.e.is_col else "(-2, -1)"
-        return f"({code(self.e)}**2).sum(axis={axes})"
+        # atleast_*: a constant side (the norm of a number in a claim) compiles to a float
+        if self.e.is_col:
+            return f"(numpy.atleast_1d({code(self.e)})**2).sum(axis=-1)"
+        return f"(numpy.atleast_2d({code(self.e)})**2).sum(axis=(-2, -1))"
 
     def explicit(self, args, sizes):
         return sp.Matrix([[sum(v**2 for v in args[0])]])
@@ -244,7 +246,7 @@ class Norm(Op):
         return norm(e)
 
     def numpy(self, code):
-        return f"numpy.sqrt(({code(self.e)}**2).sum(axis=-1))"
+        return f"numpy.sqrt((numpy.atleast_1d({code(self.e)})**2).sum(axis=-1))"
 
     def explicit(self, args, sizes):
         return sp.Matrix([[ELEMENTWISE["sqrt"].scalar(sum(v**2 for v in args[0]))]])

@@ -124,23 +124,30 @@ def grade(tmp: Path, students: int, workers: int, pdf: bool) -> tuple[float, obj
 
 
 # --- the same claims, before and after ---------------------------------------------------------
-def compare(rev: str, students: int, workers: int) -> None:
+def compare(rev: str, students: int, workers: int, repeat: int = 3) -> None:
     """The old bench (at ``rev``, its own class of claims files) and today's checker on the
-    same claims files (their values and network given as a quick check would), in one run."""
+    same claims files (their values and network given as a quick check would), in one run,
+    taking turns ``repeat`` times; medians."""
+    import statistics
+
     with tempfile.TemporaryDirectory(prefix="derive-before-") as tmp:
         tree = Path(tmp) / "tree"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
                        check=True, capture_output=True)  # fmt: skip
         try:
             env = {**os.environ, "PYTHONPATH": str(tree)}
-            old = _old_seconds(tree, env, students, workers)
-            new = _today_on_old_claims(tree, students, workers)
+            olds, news = [], []
+            for _ in range(repeat):
+                olds.append(_old_seconds(tree, env, students, workers))
+                news.append(_today_on_old_claims(tree, students, workers))
+            old, new = statistics.median(olds), statistics.median(news)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
                            check=False, capture_output=True)  # fmt: skip
+    ratios = ", ".join(f"{n / o:.2f}" for o, n in zip(olds, news))
     print(
-        f"the same {students} x 10 claims: before ({rev}) {old:.1f} s, today with the limits "
-        f"{new:.1f} s: {new / old:.2f}x"
+        f"the same {students} x 10 claims, medians of {repeat}: before ({rev}) {old:.1f} s, "
+        f"today with the limits {new:.1f} s: {new / old:.2f}x (each turn: {ratios})"
     )
 
 
@@ -199,6 +206,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pdf", action="store_true", help="also each student's feedback PDF")
     parser.add_argument("--compare", metavar="REV", help="also time the same claims at REV")
+    parser.add_argument("--repeat", type=int, default=3, help="turns of --compare")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="derive-class-") as tmp:
         seconds, summary = grade(Path(tmp), args.students, args.workers, args.pdf)
@@ -214,7 +222,7 @@ def main() -> None:
           f"{slowest:.2f} s, the largest worker {summary.peak_mb:.0f} MB; verdicts: "
           f"{dict(counts)}")  # fmt: skip
     if args.compare:
-        compare(args.compare, args.students, args.workers)
+        compare(args.compare, args.students, args.workers, args.repeat)
 
 
 if __name__ == "__main__":

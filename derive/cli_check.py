@@ -137,11 +137,26 @@ def _not_inside(assignment, folder: Path) -> None:
             )
 
 
+class _Safely:
+    """``check(path)``, a DeriveError (the file's problem) returned as an error result."""
+
+    def __init__(self, check):
+        self.check = check
+
+    def __call__(self, path: Path):
+        from derive.claims.verdict import FileResult
+
+        try:
+            return self.check(path)
+        except DeriveError as err:
+            return FileResult(path, "", error=str(err))
+
+
 def _one(check, path: Path, limits):
     """Check one file in a worker process, within the limits; its FileResult."""
     from derive.claims.pool import GRACE, Pool
 
-    pool = Pool(check, 1, limits.memory_mb, limits.seconds_per_student + GRACE)
+    pool = Pool(_Safely(check), 1, limits.memory_mb, limits.seconds_per_student + GRACE)
     outcome = next(iter(pool.run([(path, path)])))
     if outcome.error is not None:
         raise DeriveError(f"{shown(path)}: {outcome.error}")

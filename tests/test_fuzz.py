@@ -114,8 +114,12 @@ def test_the_checker_on_identities(checkers, a, b):
     verdict_of(checkers[0], f"{a} = {b}")
 
 
-LHS = [r"\frac{\partial J}{\partial W_2}", r"\frac{\partial J}{\partial \mathbf{s}_1^i}",
-       r"\frac{\partial J}{\partial \mathbf{b}_1}", r"\frac{\partial J}{\partial \mathbf{h}^i}"]
+LHS = [
+    r"\frac{\partial J}{\partial W_2}",
+    r"\frac{\partial J}{\partial \mathbf{s}_1^i}",
+    r"\frac{\partial J}{\partial \mathbf{b}_1}",
+    r"\frac{\partial J}{\partial \mathbf{h}^i}",
+]
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -127,10 +131,39 @@ def test_the_checker_on_the_network(checkers, a, b):
 # --- files ----------------------------------------------------------------------------------
 yaml_text = st.one_of(
     st.text(max_size=300),
-    st.lists(st.sampled_from(["student: ", "answers:", "claims:", "\n", "  ", "- ", "{", "}",
-                              "[", "]", ":", ",", "&a ", "*a", "!!python/object ", "'", '"',
-                              "\\ud800", "q1", "id", "claim", "1", ".inf", "~", "#", "|"]),
-             max_size=60).map("".join),  # fmt: skip
+    st.lists(
+        st.sampled_from(
+            [
+                "student: ",
+                "answers:",
+                "claims:",
+                "\n",
+                "  ",
+                "- ",
+                "{",
+                "}",
+                "[",
+                "]",
+                ":",
+                ",",
+                "&a ",
+                "*a",
+                "!!python/object ",
+                "'",
+                '"',
+                "\\ud800",
+                "q1",
+                "id",
+                "claim",
+                "1",
+                ".inf",
+                "~",
+                "#",
+                "|",
+            ]
+        ),
+        max_size=60,
+    ).map("".join),  # fmt: skip
 )
 
 

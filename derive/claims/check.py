@@ -1,13 +1,13 @@
-"""Checking one claim: parsed, given its meaning, and compared with the truth.
+"""Checking one claim: parsed, given its meaning, and decided against the truth.
 
 The :class:`Checker` checks claims in one :class:`Context`: the network (loaded from a trusted
-file, never one a student named), the declared symbols, the function names and aliases, and the
-numbers of number claims. :mod:`derive.claims.grade` builds the contexts of a claims file or of
-an assignment's questions and checks whole files within their time budget.
+file, never one a student named), the declared symbols, the function names, aliases and
+definitions, and the numbers of number claims. :mod:`derive.claims.grade` builds the contexts of
+a claims file or of an assignment's questions and checks whole files within their time budget.
 
-A claim about the network (a residual or a gradient of its loss) is compared with derive's proved
-formula; an identity in declared symbols with itself, both sides as expressions of a small
-network made of the symbols; a number with the value at the file's (or the network's) values.
+A claim's two sides are evaluated directly (:mod:`derive.claims.evaluate`): a derivative of the
+loss is derive's proved formula, a derivative of an expression in the symbols is SymPy's, and
+everything else is computed as written. :mod:`derive.claims.decide` says whether the sides agree.
 A wrong formula comes back with the point where it fails, both sides' values there, the right
 expression in the course's notation, and the likely slip.
 """
@@ -15,7 +15,7 @@ expression in the course's notation, and the likely slip.
 from __future__ import annotations
 
 import contextlib
-import functools
+import os
 import signal
 import threading
 import time
@@ -29,16 +29,10 @@ import sympy as sp
 from derive.backprop import Derivation, Gradient
 from derive.claims import ast
 from derive.claims.claimfile import ClaimEntry, Symbol
-from derive.claims.compare import compare
-from derive.claims.meaning import (
-    InvalidClaim,
-    Scope,
-    as_number,
-    build,
-    key_of,
-    shape_str,
-    written_name,
-)
+from derive.claims.decide import Formula, Setting, ShapesDiffer, Tree, decide, seed_of
+from derive.claims.evaluate import INDEX_LETTERS, Evaluator, Meaning, NeedIndex, _index_letters
+from derive.claims.meaning import InvalidClaim, as_number, key_of, written_name
+from derive.claims.points import Compiled, FloatPoint, MpPoint, SymPoint
 from derive.claims.repairs import MAX_REPAIRS, ast_repairs
 from derive.claims.slips import likely_slip
 from derive.claims.verdict import ClaimResult
@@ -82,6 +76,12 @@ class Context:
     functions: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     values: dict[str, np.ndarray] = field(default_factory=dict)  # over the network's examples
+    definitions: dict[str, str] = field(default_factory=dict)  # name -> LaTeX (trusted or not)
+    notation: str = "residual"  # or "jacobian": dJ/ds of a column s is a row
+    secret: bytes | None = None  # seeds the random points; None: drawn afresh per process
+
+
+_PROCESS_SECRET = os.urandom(16)
 
 
 class Checker:
@@ -94,10 +94,15 @@ class Checker:
         self.symbols_net = symbols_network(context.symbols)
         self._names: dict[int, dict] = {}
         self._asked: dict[str, ast.Node] = {}
+        self._compiled: dict[int, Compiled] = {}
+        self._definitions: dict[str, ast.Node] | None = None
+        self._symbolic: dict = {}  # derivatives of students' expressions, per claim
+        self.secret = context.secret or _PROCESS_SECRET
 
     # --- one claim --------------------------------------------------------------------------
     def check(self, entry: ClaimEntry, seconds: float = SECONDS_PER_CLAIM) -> ClaimResult:
         start = time.perf_counter()
+        self._symbolic = {}
         try:
             with time_limit(seconds):
                 result = self._check(entry)
@@ -131,27 +136,29 @@ class Checker:
             tree = parse_claim(entry.text, functions)
             if not isinstance(tree, ast.Equation):
                 raise InvalidClaim("a claim is an equation, lhs = rhs")
-        scope = self.scope_for(tree)
+        meaning = self.meaning_for(tree)
         lhs = tree.sides[0]
-        scope.sample = sample_index(lhs, scope)
+        if entry.ask is None:
+            _no_restating(tree)
         if entry.kind == "number":
             number = entry.number
             if number is None:
                 number = as_number(tree.sides[-1]) if len(tree.sides) == 2 else None
             if number is None:
                 raise InvalidClaim("this question asks for a number: write one, like -0.0045")
-            return self.check_number(entry, lhs, number, scope)
+            return self.check_number(entry, lhs, number, meaning)
         number = as_number(tree.sides[-1])
-        if number is not None and as_number(lhs) is None and len(tree.sides) == 2:
-            return self.check_number(entry, lhs, number, scope)
+        if (number is not None and as_number(lhs) is None and len(tree.sides) == 2
+                and meaning.names is self.names_of(self.net)):  # fmt: skip
+            return self.check_number(entry, lhs, number, meaning)
         sides = tree.sides
         for a, b in zip(sides, sides[1:]):
             try:
-                result = self.check_pair(entry, a, b, scope)
+                result = self.check_pair(entry, a, b, meaning)
             except InvalidClaim as err:  # perhaps a slip made it meaningless: try repairs
                 result = _result(entry, "invalid", str(err))
             if result.verdict in ("invalid", "incorrect") and not result.slip:
-                result = self.repaired(entry, a, b, scope) or result
+                result = self.repaired(entry, a, b, meaning) or result
             if result.verdict != "correct" or b is sides[-1]:
                 return result
         raise AssertionError("unreachable")
@@ -168,12 +175,16 @@ class Checker:
         """The right answer to a question: the right expression in the course's notation, or
         for a number question the number (raises for a question that cannot be answered)."""
         asked = self.asked(ask)
-        scope = self.scope_for(ast.Equation((asked, asked)))
-        scope.sample = sample_index(asked, scope)
+        meaning = self.meaning_for(ast.Equation((asked, asked)))
         if kind == "number":
-            return f"{self.number_value(asked, scope):.12g}"
-        right, _ = self.side(asked, scope)
-        return self.expected(right, scope)
+            return f"{self.number_value(asked, meaning):.12g}"
+        setting = self.setting(meaning, ask)
+        point = self.first_point(setting)
+        side = Tree(asked, meaning)
+        from derive.claims.decide import environments
+
+        environments(side, point)  # raises for a question that means nothing
+        return self.expected(asked, meaning) or ""
 
     def answer_tree(self, entry: ClaimEntry, functions: frozenset) -> ast.Equation:
         """ask = the student's answer: its one side, or each side of the equation (a chain)
@@ -187,49 +198,51 @@ class Checker:
         sides = answer.sides if isinstance(answer, ast.Equation) else (answer,)
         if len(sides) > 1 and sides[0] == asked:
             sides = sides[1:]
-        if isinstance(asked, ast.Derivative) and _mentions(sides[-1], asked):
-            raise InvalidClaim(
-                "the answer is written in terms of what is asked: the derivative must be "
-                "worked out, not restated"
-            )
-        return ast.Equation((asked, *sides))
+        tree = ast.Equation((asked, *sides))
+        _no_restating(tree)
+        return tree
 
-    def repaired(self, entry, a: ast.Node, b: ast.Node, scope: Scope) -> ClaimResult | None:
+    def repaired(self, entry, a: ast.Node, b: ast.Node, meaning: Meaning) -> ClaimResult | None:
         """The right-hand side changed in one place the way a slip would have changed it (a
         transpose dropped, ∘ for a product, x^j for x^i): if that makes it right, the change
         names the slip, and says where. This also explains claims whose shapes do not match."""
         tried = 0
-        for slip, detail, fixed in ast_repairs(b, scope.sample or "i", entry.text):
+        for slip, detail, fixed in ast_repairs(b, meaning.implicit or "i", entry.text):
             tried += 1
             if tried > MAX_REPAIRS:
                 break
             try:
-                outcome = self.check_pair(entry, a, fixed, scope, repairing=True)
+                outcome = self.check_pair(entry, a, fixed, meaning, repairing=True)
+                if outcome.verdict in ("correct", "almost-everywhere"):  # confirmed in full
+                    outcome = self.check_pair(entry, a, fixed, meaning, repairing=False,
+                                              slips=False)  # fmt: skip
             except DeriveError:
                 continue
             if outcome.verdict in ("correct", "almost-everywhere"):
-                right, _ = self.side(a, scope)
                 return ClaimResult(
                     entry.id,
                     entry.text,
                     "incorrect",
                     f"the two sides differ: probably {slip} ({detail})",
-                    expected=self.expected(right, scope),
+                    expected=self.expected(a, meaning),
                     slip=slip,
                 )
         return None
 
-    def check_pair(self, entry, a: ast.Node, b: ast.Node, scope: Scope,
-                   repairing: bool = False) -> ClaimResult:  # fmt: skip
-        right, gradient = self.side(a, scope)
-        claimed, _ = self.side(b, scope)
-        if right.shape != claimed.shape or right.batched != claimed.batched:
-            return _result(entry, "invalid", _shape_message(right, claimed))
-        net = scope.net
-        outcome = compare(net, right, claimed)
+    def check_pair(self, entry, a: ast.Node, b: ast.Node, meaning: Meaning,
+                   repairing: bool = False, slips: bool = True) -> ClaimResult:  # fmt: skip
+        setting = self.setting(meaning, entry.text)
+        if meaning.net is self.symbols_net:  # an identity of numbers: decided exactly
+            used = self.used(a, b, meaning)
+            setting.scalar_symbols = all(
+                q.shape == (1, 1) for q in self.symbols_net.quantities.values() if q.name in used
+            )
+        try:
+            outcome = decide(Tree(a, meaning), Tree(b, meaning), setting, quick=repairing)
+        except ShapesDiffer as err:
+            return _result(entry, "invalid", str(err))
         if outcome.verdict == "equal":
-            how = "proved exactly" if outcome.exact else "at random points, at two sets of sizes"
-            return _result(entry, "correct", f"both sides agree ({how})")
+            return _result(entry, "correct", f"both sides agree ({outcome.how})")
         if repairing:  # trying a repair: only whether it is right matters
             return _result(entry, "incorrect", "")
         if outcome.verdict == "almost-everywhere":
@@ -242,42 +255,217 @@ class Checker:
             )
         if outcome.verdict == "undecided":
             return _result(entry, "invalid", "cannot be evaluated at any point tried")
-        slip = None
-        if gradient is not None and self.derivation is not None:
-            expanded = {g.q: g.expanded for g in self.derivation.residuals}
-            slip = likely_slip(net, right, claimed, gradient, expanded)
-        elif gradient is None:
-            slip = likely_slip(net, right, claimed)
+        slip = self.slip(a, b, meaning, setting, outcome) if slips else None
         message = "the two sides differ" + (f": probably {slip}" if slip else "")
         return ClaimResult(
             entry.id,
             entry.text,
             "incorrect",
             message,
-            point=_point(net, outcome.point, right, claimed),
-            claimed_value=_plain(outcome.claimed),
-            correct_value=_plain(outcome.correct),
-            expected=self.expected(right, scope),
+            point=self.shown_point(outcome, meaning, self.used(a, b, meaning)),
+            claimed_value=_plain(outcome.right),
+            correct_value=_plain(outcome.left),
+            expected=self.expected(a, meaning),
             slip=slip,
         )
 
-    def expected(self, right: Expr, scope: Scope) -> str:
-        """The right expression in the course's notation (the network's names, sample i)."""
-        from derive.render.printer import latex
+    # --- what names mean ----------------------------------------------------------------------
+    def meaning_for(self, tree: ast.Equation) -> Meaning:
+        """The symbols' little network when the claim names a declared symbol (or there is no
+        network), else the network."""
+        written = {written_name(n) for n in _names(tree)}
+        use_symbols = self.net is None or bool(written & set(self.context.symbols))
+        net = self.symbols_net if use_symbols else self.net
+        lhs = tree.sides[0]
+        meaning = Meaning(
+            names=self.names_of(net),
+            functions=dict(self.context.functions),
+            aliases=self.aliases if net is self.net else {},
+            definitions=self.definitions(),
+            constants={s.name: s for s in net.constants},
+            notation=self.context.notation,
+            dims={str(d): d for d in net.dims},
+        )
+        meaning.net = net
+        meaning.derivative = self.derivative
+        meaning.implicit = implicit_sample(lhs, meaning)
+        return meaning
 
-        loss = self.net.loss_quantity.latex if scope.net is self.net else "f"
-        return latex(right, index=scope.sample, loss=loss)
+    def names_of(self, net: Network | None) -> dict:
+        if net is None:
+            return {}
+        if id(net) not in self._names:
+            self._names[id(net)] = quantity_names(net)
+        return self._names[id(net)]
 
-    def side(self, node: ast.Node, scope: Scope) -> tuple[Expr, Gradient | None]:
-        """A side's expression, and the derived Gradient when the side is a derivative."""
-        if isinstance(node, ast.Derivative) and scope.net is self.net:
-            expr, gradient, _ = self.network_derivative(node, scope)
-            return expr, gradient
-        return build(node, scope), None
+    def definitions(self) -> dict[str, ast.Node]:
+        if self._definitions is None:
+            from derive.claims.parse import parse_claim
+
+            out = {}
+            for name, text in self.context.definitions.items():
+                out[name] = parse_claim(text, frozenset(self.context.functions))
+            self._definitions = out
+        return self._definitions
+
+    def alias_target(self, text: str) -> tuple[Quantity, tuple[int, ...] | None]:
+        name, _, rest = text.partition("[")
+        q = self.net.quantities.get(name) if self.net is not None else None
+        if q is None:
+            raise InvalidClaim(f"alias target {name} is no quantity of the network")
+        entry = tuple(int(k) for k in rest.rstrip("]").split(",")) if rest else None
+        return q, entry
+
+    @property
+    def aliases(self) -> dict[str, tuple[Quantity, tuple[int, ...] | None]]:
+        """The context's aliases, resolved once (a bad one raises again for every claim)."""
+        if not hasattr(self, "_aliases"):
+            self._aliases = {k: self.alias_target(v) for k, v in self.context.aliases.items()}
+        return self._aliases
+
+    def setting(self, meaning: Meaning, text: str) -> Setting:
+        net = meaning.net
+        if id(net) not in self._compiled:
+            derivation = self.derivation if net is self.net else None
+            self._compiled[id(net)] = Compiled(net, derivation)
+        return Setting(net, self._compiled[id(net)], self.derivation if net is self.net else None,
+                       seed_of(self.secret, text))  # fmt: skip
+
+    def first_point(self, setting: Setting) -> FloatPoint:
+        from derive.claims.decide import size_sets
+        from derive.claims.points import random_point
+
+        return random_point(setting.compiled, size_sets(setting.net)[0],
+                            np.random.default_rng(setting.seed))  # fmt: skip
+
+    # --- derivatives --------------------------------------------------------------------------
+    def derivative(self, node: ast.Derivative, env: dict, ev: Evaluator):
+        meaning = ev.meaning
+        if meaning.net is self.net and self.net is not None:
+            return self.loss_derivative(node, env, ev)
+        return self.symbol_derivative(node, env, ev)
+
+    def resolve_var(self, node: ast.Derivative, meaning: Meaning):
+        """The quantity a derivative is by, its sample letter, its entry (alias) and its
+        component letters."""
+        var, sample = node.var, None
+        if isinstance(var, ast.Sup) and isinstance(var.base, ast.Name):
+            if isinstance(var.exponent, ast.Name) and var.exponent.base in INDEX_LETTERS:
+                sample = var.exponent.base
+            var = var.base
+        if not isinstance(var, ast.Name):
+            raise InvalidClaim("a derivative is by one quantity")
+        alias = meaning.aliases.get(written_name(var))
+        if alias is not None:
+            return alias[0], sample, alias[1], None
+        q = meaning.names.get(key_of(var))
+        letters = None
+        if q is None and var.sub is not None:
+            base = ast.Name(var.base, None, var.accents, var.label)
+            q = meaning.names.get(key_of(base))
+            letters = _index_letters(var.sub) if q is not None else None
+            if q is not None and letters is None:
+                q = None
+        if q is None and var.label is not None and var.label in INDEX_LETTERS:
+            q = meaning.names.get(key_of(ast.Name(var.base, var.sub, var.accents, None)))
+            sample = var.label if q is not None else sample
+        if q is None:
+            raise InvalidClaim(f"unknown name {var.base}" + (f"_{var.sub}" if var.sub else ""))
+        return q, sample, None, letters
+
+    def loss_derivative(self, node: ast.Derivative, env: dict, ev: Evaluator):
+        meaning = ev.meaning
+        loss = self.net.loss_quantity
+        if not (isinstance(node.f, ast.Name) and meaning.names.get(key_of(node.f)) == loss):
+            raise InvalidClaim(f"only derivatives of the loss {loss.name} are checked here")
+        q, sample_letter, entry, letters = self.resolve_var(node, meaning)
+        if entry is not None:
+            raise InvalidClaim("a derivative by one entry belongs in a number claim")
+        if q.kind == "input" and not any(g.q == q for g in self.derivation.residuals):
+            raise InvalidClaim(f"{q.name} is an input: the loss has no derivative by it here")
+        sample = None
+        if q.batched:
+            sample = ev.sample(sample_letter, ast.Name(q.name), env)
+        elif sample_letter is not None:
+            raise InvalidClaim(f"{q.name} is one for the whole batch: it has no sample index")
+        value = ev.point.derivative(q, sample)
+        if value is None:
+            raise InvalidClaim(f"{q.name} is an input: the loss has no derivative by it here")
+        if letters is not None:
+            return ev.components(value, letters, env, f"d{loss.name}/d{q.name}")
+        if meaning.notation == "jacobian" and value.shape[1] == 1 and value.shape[0] > 1:
+            return value.T  # the lectures' row-vector gradient
+        return value
+
+    def symbol_derivative(self, node: ast.Derivative, env: dict, ev: Evaluator):
+        """d f / d x of an expression in the declared symbols, by SymPy at the point's sizes:
+        of a number by a symbol, its shape (a row in the Jacobian notation for a column); of a
+        vector by a vector, the Jacobian [df_i/dx_j]; by one entry x_j, the partial derivative."""
+        meaning = ev.meaning
+        q, sample, entry, letters = self.resolve_var(node, meaning)
+        if sample is not None or entry is not None:
+            raise InvalidClaim("a derivative is by one declared symbol")
+        point = ev.point
+        sizes_key = tuple(sorted((str(k), int(v)) for k, v in point.sizes.items()))
+        key = (id(node), tuple(sorted(env.items())), sizes_key)
+        if key not in self._symbolic:
+            self._symbolic[key] = self._symbolic_derivative(node, env, q, letters, point.sizes,
+                                                            meaning)  # fmt: skip
+        matrix, symbols, fn = self._symbolic[key]
+        if isinstance(point, SymPoint) and not isinstance(point, MpPoint):
+            values = matrix if point.at is None else np.vectorize(
+                lambda e: sym(e).xreplace(point.at), otypes=[object])(matrix)  # fmt: skip
+            return values
+        if isinstance(point, MpPoint):
+            mp = point.backend.mpmath
+
+            def at(e):
+                return mp.mpf(sp.N(sym(e).xreplace(point.at), point.dps))
+
+            with mp.workdps(point.dps):
+                return np.vectorize(at, otypes=[object])(matrix)
+        args = [_float_entry(point, s) for s in symbols]
+        with np.errstate(all="ignore"):
+            out = np.asarray(fn(*args), dtype=float)
+        return out.reshape(matrix.shape)
+
+    def _symbolic_derivative(self, node, env, q: Quantity, letters, sizes: dict,
+                             meaning: Meaning):  # fmt: skip
+        sym_point = SymPoint(self.symbols_net, sizes)
+        f = Evaluator(meaning, sym_point).value(node.f, env)
+        x = sym_point.leaf(q, None)
+        if letters is not None:
+            x = Evaluator(meaning, sym_point).components(x, letters, env, q.name)
+        fr, fc = f.shape
+        xr, xc = x.shape
+
+        def diff(e, s):
+            # the course's conventions at a kink: max(0, x)' = 1[x > 0], 0 at 0 (SymPy's H(0)
+            # is 1/2), and a step's derivative 0 (a Dirac delta is 0 almost everywhere)
+            d = sp.diff(e, s)
+            d = d.replace(lambda t: isinstance(t, sp.Heaviside),
+                          lambda t: sp.Heaviside(t.args[0], 0))  # fmt: skip
+            return d.replace(lambda t: isinstance(t, sp.DiracDelta), lambda t: sp.Integer(0))
+
+        if (fr, fc) == (1, 1):
+            out = np.vectorize(lambda s: diff(f[0, 0], s), otypes=[object])(x)
+            if meaning.notation == "jacobian" and xc == 1 and xr > 1:
+                out = out.T
+        elif fc == 1 and xc == 1:  # the Jacobian of a vector by a vector
+            out = np.array([[diff(f[a, 0], x[b, 0]) for b in range(xr)] for a in range(fr)],
+                           dtype=object)  # fmt: skip
+        else:
+            raise InvalidClaim(
+                f"the derivative of a {_shape(f)} expression by a {_shape(x)} one: derive checks "
+                "gradients of numbers and Jacobians of vectors by vectors"
+            )
+        symbols = sym_point.symbols()
+        fn = sp.lambdify(symbols, sp.Matrix(out.tolist()), "numpy", cse=True)
+        return out, symbols, fn
 
     # --- number claims ------------------------------------------------------------------------
-    def check_number(self, entry, lhs: ast.Node, number: Fraction, scope: Scope) -> ClaimResult:
-        true = self.number_value(lhs, scope)
+    def check_number(self, entry, lhs: ast.Node, number: Fraction, meaning: Meaning) -> ClaimResult:
+        true = self.number_value(lhs, meaning)
         claimed = float(number)
         allowed = max(entry.tolerance * abs(true), entry.abs_tolerance, 1e-12 * abs(true))
         if abs(claimed - true) <= allowed:
@@ -298,20 +486,32 @@ class Checker:
             slip=slip,
         )
 
-    def number_value(self, lhs: ast.Node, scope: Scope) -> float:
+    def number_value(self, lhs: ast.Node, meaning: Meaning) -> float:
         """The value of a number claim's left-hand side, at the context's numbers."""
-        net = scope.net
+        from derive.claims.decide import environments
+        from derive.compile import bind_sizes, to_internal
+
+        net = meaning.net
         values = self.values(net)
+        sizes = bind_sizes(net, values)
+        if id(net) not in self._compiled:
+            self.setting(meaning, "")
+        point = FloatPoint(self._compiled[id(net)], sizes, to_internal(net, values, sizes))
         entry_index = None
         if isinstance(lhs, ast.Derivative) and net is self.net:
-            expr, _, entry_index = self.network_derivative(lhs, scope)
-        elif isinstance(lhs, ast.Name) and written_name(lhs) in scope.aliases:
-            q, entry_index = scope.aliases[written_name(lhs)]
-            expr = Leaf(q)
-        else:
-            scope.sample = scope.sample or "i"  # one sample: o means o^1
-            expr = build(lhs, scope)
-        value = evaluate(net, expr, values)
+            q, sample, entry_index, _ = self.resolve_var(lhs, meaning)
+            if entry_index is not None:
+                lhs = ast.Derivative(lhs.f, ast.Name(*_name_of(q)), lhs.partial)
+                meaning = replace_names(meaning, q)
+        elif isinstance(lhs, ast.Name) and written_name(lhs) in meaning.aliases:
+            q, entry_index = meaning.aliases[written_name(lhs)]
+            lhs = ast.Name(*_name_of(q))
+            meaning = replace_names(meaning, q)
+        side = Tree(lhs, meaning)
+        envs = environments(side, point)
+        if len(envs) != 1:
+            raise InvalidClaim("a per-sample value with several samples: give one sample")
+        value = np.asarray(side.value(point, envs[0]), dtype=float)
         if entry_index is not None:
             at = (entry_index[0] - 1, entry_index[1] - 1 if len(entry_index) > 1 else 0)
             if not all(0 <= k < n for k, n in zip(at, value.shape)):
@@ -343,96 +543,243 @@ class Checker:
             )
         return given
 
-    # --- names ------------------------------------------------------------------------------
-    def scope_for(self, tree: ast.Equation) -> Scope:
-        """The symbols' little network when the claim names a declared symbol (or there is no
-        network), else the network."""
-        written = {written_name(n) for n in _names(tree)}
-        use_symbols = self.net is None or bool(written & set(self.context.symbols))
-        net = self.symbols_net if use_symbols else self.net
-        return Scope(
-            net=net,
-            names=self.names_of(net),
-            functions=dict(self.context.functions),
-            aliases=self.aliases if net is self.net else {},
-            derivative=self.derivative,
-        )
-
-    def names_of(self, net: Network) -> dict:
-        if id(net) not in self._names:
-            self._names[id(net)] = quantity_names(net)
-        return self._names[id(net)]
-
-    def alias_target(self, text: str) -> tuple[Quantity, tuple[int, ...] | None]:
-        name, _, rest = text.partition("[")
-        q = self.net.quantities.get(name) if self.net is not None else None
-        if q is None:
-            raise InvalidClaim(f"alias target {name} is no quantity of the network")
-        entry = tuple(int(k) for k in rest.rstrip("]").split(",")) if rest else None
-        return q, entry
-
-    @functools.cached_property
-    def aliases(self) -> dict[str, tuple[Quantity, tuple[int, ...] | None]]:
-        """The file's aliases, resolved once (a bad one raises again for every claim)."""
-        return {k: self.alias_target(v) for k, v in self.context.aliases.items()}
-
-    # --- derivatives --------------------------------------------------------------------------
-    def derivative(self, node: ast.Derivative, scope: Scope):
-        if scope.net is self.net and self.net is not None:
-            expr, gradient, entry = self.network_derivative(node, scope)
-            if entry is not None:
-                raise InvalidClaim("a derivative by one entry belongs in a number claim")
-            return expr, gradient
-        return self.symbol_derivative(node, scope), None
-
-    def network_derivative(self, node: ast.Derivative, scope: Scope):
-        net = self.net
-        f = node.f
-        loss = net.loss_quantity
-        if not (isinstance(f, ast.Name) and scope.names.get(key_of(f)) == loss):
-            raise InvalidClaim(f"only derivatives of the loss {loss.name} are checked here")
-        var, entry = node.var, None
-        if isinstance(var, ast.Sup) and isinstance(var.base, ast.Name):
-            var = var.base
-        if not isinstance(var, ast.Name):
-            raise InvalidClaim("a derivative is by one quantity")
-        alias = scope.aliases.get(written_name(var))
-        if alias is not None:
-            q, entry = alias
-        else:
-            q = scope.names.get(key_of(var))
-            if q is None and var.sub is not None:
-                q = scope.names.get((var.base, None, tuple(var.accents), var.label))
-        if q is None:
-            raise InvalidClaim(f"unknown name {var.base}" + (f"_{var.sub}" if var.sub else ""))
-        if self.derivation is None:
-            self.derivation = net.derive()
+    # --- what a wrong claim is told -----------------------------------------------------------
+    def right_formula(self, a: ast.Node, meaning: Meaning) -> tuple[Expr, Gradient] | None:
+        """derive's own formula for the left-hand side, when it is a derivative of the loss."""
+        if not isinstance(a, ast.Derivative) or meaning.net is not self.net or self.net is None:
+            return None
+        try:
+            q, sample, entry, letters = self.resolve_var(a, meaning)
+        except InvalidClaim:
+            return None
+        if entry is not None or letters is not None or meaning.notation == "jacobian":
+            return None
         for g in self.derivation.residuals + self.derivation.gradients:
             if g.q == q:
-                return g.expanded, g, entry
-        raise InvalidClaim(f"{q.name} is an input: the loss has no derivative by it here")
+                return g.expanded, g
+        return None
 
-    def symbol_derivative(self, node: ast.Derivative, scope: Scope) -> Expr:
-        var = node.var
-        if not isinstance(var, ast.Name) or key_of(var) not in scope.names:
-            raise InvalidClaim("a derivative is by one declared symbol")
-        q = scope.names[key_of(var)]
-        f = build(node.f, scope)
-        if f.shape != (sp.Integer(1), sp.Integer(1)):
-            raise InvalidClaim(
-                f"the derivative of a {shape_str(f.shape)} expression: derive checks derivatives "
-                "of scalars (by scalars, vectors or matrices)"
-            )
-        net = symbols_network(self.context.symbols)
-        net.loss("claim_f", f)
-        derivation = net.derive()
-        for g in derivation.gradients:
-            if g.q == q:  # in terms of the symbols alone: sigma(x)(1 - sigma(x)), not f(1 - f)
-                return substitute(g.expanded, {Leaf(n): n.definition for n in net.nodes})
-        raise InvalidClaim(f"{q.name} is not a symbol of the claim")
+    def expected(self, a: ast.Node, meaning: Meaning) -> str | None:
+        """The right expression in the course's notation: derive's formula of a derivative of
+        the loss (the network's names, sample i), or of a derivative in the symbols."""
+        from derive.render.printer import latex
+
+        found = self.right_formula(a, meaning)
+        if found is not None:
+            return latex(found[0], index=meaning.implicit, loss=self.net.loss_quantity.latex)
+        if isinstance(a, ast.Derivative) and meaning.net is self.symbols_net:
+            expr = self.symbol_formula(a, meaning)
+            if expr is not None:
+                return latex(expr, index=None, loss="f")
+        return None
+
+    def symbol_formula(self, a: ast.Derivative, meaning: Meaning) -> Expr | None:
+        """derive's derivation of a scalar expression in the symbols (for the right expression
+        as the course writes it: sigma(x)(1 - sigma(x)), u v^T)."""
+        from derive.claims.meaning import Scope, build
+
+        try:
+            q, _, _, letters = self.resolve_var(a, meaning)
+            if letters is not None:
+                return None
+            scope = Scope(net=self.symbols_net, names=meaning.names,
+                          functions=dict(meaning.functions))  # fmt: skip
+            f = build(a.f, scope)
+            if f.shape != (sp.Integer(1), sp.Integer(1)):
+                return None
+            net = symbols_network(self.context.symbols)
+            net.loss("claim_f", f)
+            derivation = net.derive()
+            for g in derivation.gradients:  # in the symbols alone: sigma(x)(1 - sigma(x))
+                if g.q.name == q.name:
+                    return substitute(g.expanded, {Leaf(n): n.definition for n in net.nodes})
+        except (DeriveError, ValueError, TypeError):
+            return None
+        return None
+
+    def used(self, a: ast.Node, b: ast.Node, meaning: Meaning) -> set[str]:
+        """The inputs and parameters the two sides read (through nodes and derivatives)."""
+        from derive.expr import leaves
+
+        names = {n for side in (a, b) for n in _names(side)}
+        found = set()
+        for n in names:
+            q = meaning.names.get(key_of(n)) or meaning.names.get(
+                key_of(ast.Name(n.base, None, n.accents, n.label)))  # fmt: skip
+            if q is not None:
+                found.add(q)
+        derivatives = any(isinstance(x, ast.Derivative) for side in (a, b) for x in _walk(side))
+        if derivatives and meaning.net is self.net:  # derivatives of the loss read everything
+            return {q.name for q in meaning.net.inputs + meaning.net.params}
+        todo, seen = list(found), set()
+        while todo:
+            q = todo.pop()
+            if q in seen:
+                continue
+            seen.add(q)
+            if q.definition is not None:
+                todo += [leaf.q for leaf in leaves(q.definition)]
+        return {q.name for q in seen if q.kind != "node"}
+
+    def slip(self, a: ast.Node, b: ast.Node, meaning: Meaning, setting: Setting, outcome):
+        found = self.right_formula(a, meaning)
+        right = gradient = None
+        if found is not None:
+            right, gradient = found
+        elif isinstance(a, ast.Derivative) and meaning.net is self.symbols_net:
+            right = self.symbol_formula(a, meaning)
+        if right is None:
+            return None
+        claimed = Tree(b, meaning)
+
+        def same(candidate: Expr) -> bool:
+            """Quickly at random points; confirmed in full (conditions probed) when it passes."""
+            side = Formula(candidate, meaning.implicit)
+            try:
+                for quick in (True, False):
+                    got = decide(side, claimed, setting, quick=quick)
+                    if got.verdict not in ("equal", "almost-everywhere"):
+                        return False
+            except DeriveError:
+                return False
+            return True
+
+        expanded = None
+        if gradient is not None:
+            expanded = {g.q: g.expanded for g in self.derivation.residuals}
+        return likely_slip(right, same, gradient, expanded)
+
+    def shown_point(self, outcome, meaning: Meaning, used: set[str] | None = None) -> dict | None:
+        """The counterexample: the inputs and parameters there that the claim reads (and the
+        indices, when any are free), in the layout of derive grad (samples first)."""
+        where = outcome.point or {}
+        point = where.get("__point__")
+        out: dict = {}
+        if point is not None:
+            for q in meaning.net.inputs + meaning.net.params:
+                if used is None or q.name in used:
+                    out[q.name] = _plain(point.values[q.name])
+        elif "__mp__" in where:
+            out.update({k: _plain(v) for k, v in where["__mp__"].items()})
+        if outcome.env:
+            for letter, k in outcome.env.items():
+                out[letter] = k + 1
+        return out or None
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def replace_names(meaning: Meaning, q: Quantity) -> Meaning:
+    """``meaning`` that also knows ``q`` by its Python name (an alias resolved)."""
+    names = dict(meaning.names)
+    names[key_of(ast.Name(*_name_of(q)))] = q
+    new = Meaning(**{k: getattr(meaning, k) for k in Meaning.__dataclass_fields__})
+    new.names = names
+    new.net = meaning.net
+    return new
+
+
+def _name_of(q: Quantity) -> tuple:
+    base, _, sub = q.name.partition("_")
+    return (base, sub or None)
+
+
+def _float_entry(point: FloatPoint, symbol: sp.Symbol) -> float:
+    """The value at a float point of one entry symbol of the Expander (``W[2,1]``, ``x^1[3]``)."""
+    name = symbol.name
+    stem, _, rest = name.partition("[")
+    sample = None
+    if "^" in stem:
+        stem, _, s = stem.partition("^")
+        sample = int(s) - 1
+    q = point.net.quantities[stem]
+    where = [int(k) - 1 for k in rest.rstrip("]").split(",")]
+    value = point.leaf(q, sample)
+    return float(value[where[0], where[1] if len(where) > 1 else 0])
+
+
+def _shape(x) -> str:
+    return f"({x.shape[0]} x {x.shape[1]})"
+
+
+def _no_restating(tree: ast.Equation) -> None:
+    """A right-hand side may use derivatives of the loss by quantities after the one asked
+    (compact forms), never by the asked quantity itself; a derivative in the symbols is to be
+    worked out, not restated."""
+    lhs = tree.sides[0]
+    if not isinstance(lhs, ast.Derivative):
+        return
+    for side in tree.sides[1:]:
+        if _mentions(side, lhs):
+            raise InvalidClaim(
+                "the right-hand side is written in terms of what is asked: the derivative must "
+                "be worked out, not restated"
+            )
+
+
+def _mentions(tree: ast.Node, derivative: ast.Derivative) -> bool:
+    """Does ``tree`` hold a derivative by the same quantity (of the same function, or by a
+    declared symbol at all)?"""
+    if isinstance(tree, ast.Derivative) and _by(tree) == _by(derivative):
+        if tree.f == derivative.f or not _is_loss_like(derivative):
+            return True
+    return any(_mentions(child, derivative) for child in tree.children)
+
+
+def _is_loss_like(d: ast.Derivative) -> bool:
+    """A derivative of a plain name (the loss J), not of an expression (sigma(x))."""
+    return isinstance(d.f, ast.Name)
+
+
+def _by(d: ast.Derivative) -> ast.Node:
+    var = d.var
+    return var.base if isinstance(var, ast.Sup) and isinstance(var.base, ast.Name) else var
+
+
+def _walk(tree: ast.Node) -> Iterator[ast.Node]:
+    yield tree
+    for child in tree.children:
+        yield from _walk(child)
+
+
+def _names(tree: ast.Node) -> Iterator[ast.Name]:
+    if isinstance(tree, ast.Name):
+        yield tree
+    for child in tree.children:
+        yield from _names(child)
+
+
+def implicit_sample(lhs: ast.Node, meaning: Meaning) -> str | None:
+    """The sample the left-hand side is "for every sample" of (dL/dz^i: i), also for a
+    per-sample quantity written without an index (dL/dz, o): then i; else None."""
+    node = lhs.var if isinstance(lhs, ast.Derivative) else lhs
+    if isinstance(node, ast.Sup) and isinstance(node.exponent, ast.Name):
+        if node.exponent.base in INDEX_LETTERS:
+            return node.exponent.base
+    if isinstance(node, ast.Name):
+        if node.label in INDEX_LETTERS:
+            return node.label
+        q = meaning.names.get(key_of(node))
+        if q is not None and q.batched:
+            return "i"
+        if node.sub in INDEX_LETTERS and q is None:
+            return None
+    if not isinstance(lhs, ast.Derivative) and _reads_per_sample(lhs, meaning):
+        return "i"
+    return None
+
+
+def _reads_per_sample(tree: ast.Node, meaning: Meaning) -> bool:
+    if isinstance(tree, ast.Sum):
+        return False
+    if isinstance(tree, ast.Name):
+        q = meaning.names.get(key_of(tree))
+        return q is not None and q.batched
+    if isinstance(tree, ast.Sup) and isinstance(tree.exponent, ast.Name):
+        if tree.exponent.base in INDEX_LETTERS:
+            return False
+    return any(_reads_per_sample(c, meaning) for c in tree.children)
+
+
 def symbols_network(symbols: dict[str, Symbol]) -> Network:
     """The declared symbols as parameters of a network (no loss); sizes named in the file get
     distinct small values (2, 3, 4, ...), so that a formula right only for square shapes fails."""
@@ -475,81 +822,6 @@ def quantity_names(net: Network) -> dict[tuple, Quantity]:
     return names
 
 
-def sample_index(lhs: ast.Node, scope: Scope) -> str | None:
-    """The sample the left-hand side is "for every sample" of: dL/dz^i, or a per-sample
-    quantity's residual written without an index."""
-    if isinstance(lhs, ast.Derivative):
-        var = lhs.var
-        if isinstance(var, ast.Sup) and isinstance(var.exponent, ast.Name):
-            return var.exponent.base
-        if isinstance(var, ast.Name):
-            if var.sub in ("i", "j") or var.label in ("i", "j"):
-                return var.sub if var.sub in ("i", "j") else var.label
-            q = scope.names.get(key_of(var))
-            if q is not None and q.batched:
-                return "i"
-    return None
-
-
-def _mentions(tree: ast.Node, derivative: ast.Derivative) -> bool:
-    """Does ``tree`` hold ``derivative`` (the same function by the same quantity)?"""
-    if isinstance(tree, ast.Derivative) and _by(tree) == _by(derivative) and tree.f == derivative.f:
-        return True
-    return any(_mentions(child, derivative) for child in tree.children)
-
-
-def _by(d: ast.Derivative) -> ast.Node:
-    var = d.var
-    return var.base if isinstance(var, ast.Sup) and isinstance(var.base, ast.Name) else var
-
-
-def _names(tree: ast.Node) -> Iterator[ast.Name]:
-    if isinstance(tree, ast.Name):
-        yield tree
-    for child in tree.children:
-        yield from _names(child)
-
-
-def evaluate(net: Network, expr: Expr, values: dict) -> np.ndarray:
-    from derive.compile import bind_sizes, compile_expressions, size_names, to_internal
-
-    sizes = bind_sizes(net, values)
-    fn = compile_expressions(net, {"v": expr})
-    out = fn(to_internal(net, values, sizes), size_names(sizes))["v"]
-    rows, cols = (int(sym(s).subs(sizes)) for s in expr.shape)
-    out = np.asarray(out, dtype=float)
-    if expr.batched:
-        if sizes.get(m) != 1:
-            raise InvalidClaim("a per-sample value with several samples: give one sample")
-        out = out[0]
-    return out.reshape(rows, cols)  # entries are (row, column), 1-based in aliases
-
-
-def _shape_message(a: Expr, b: Expr) -> str:
-    def describe(e: Expr) -> str:
-        return shape_str(e.shape) + (" per sample" if e.batched else "")
-
-    hint = ""
-    if a.shape == (b.shape[1], b.shape[0]) and a.shape != b.shape:
-        hint = ": a missing transpose?"
-    return f"the left side is {describe(a)}, the right side {describe(b)}{hint}"
-
-
-def _point(net: Network, point, right: Expr, claimed: Expr) -> dict | None:
-    if point is None:
-        return None
-    from derive.expr import leaves
-
-    used = {leaf.q.name for e in (right, claimed) for leaf in leaves(e)}
-    for q in net.nodes:
-        if q.name in used:
-            used |= {leaf.q.name for leaf in leaves(q.definition)}
-    return {
-        k: _plain(v) for k, v in point.items() if k in used and k in net.quantities
-        and net.quantities[k].kind != "node"
-    }  # fmt: skip
-
-
 def _plain(value):
     if value is None:
         return None
@@ -567,3 +839,6 @@ def _result(entry: ClaimEntry, verdict: str, message: str, **kw) -> ClaimResult:
 
 def _with_time(result: ClaimResult, seconds: float) -> ClaimResult:
     return replace(result, seconds=round(seconds, 4))
+
+
+_ = (m, NeedIndex)

@@ -1,0 +1,487 @@
+"""Are the two sides of a claim the same? Everywhere, almost everywhere, or not; and where not.
+
+How a verdict is reached (the README repeats this):
+
+1. **Random points.** Both sides are evaluated (:mod:`derive.claims.evaluate`) in float64 at
+   random points of two size sets (the network's small sizes with a batch of 3; then every size
+   different, 2, 3, 4, ..., with a batch of 2, so a formula right only when two sizes coincide
+   fails), at several scales (inputs and parameters times 1, 0.1, 10 and 100), for every value
+   of the indices free on the left. The points come from a seed the student cannot know (drawn
+   afresh, or from the assignment's secret and the claim). The first point where the sides
+   differ beyond rounding is the counterexample.
+2. **Conditions.** Every indicator, case, kink (|.|, max, sign, a step, ReLU) of either side is
+   probed on both sides of its boundary: at size one, SymPy solves the condition's argument = 0
+   for a variable, and the sides are compared just inside, just outside and far out. So a term
+   that vanishes where the random points fall (1000 1[x > 10]) is found.
+3. **Exactly, or in high precision.** Where the sides agree and every quantity is a number (an
+   identity in scalar symbols), SymPy proves it (the difference simplifies to 0); failing a
+   proof, the sides are compared at random rationals in 50-digit arithmetic (mpmath), so
+   e^{e^{x^2+3}} + 1 is not e^{e^{x^2+3}} however float64 rounds.
+4. **Kinks.** Where an element-wise function with a kink is involved, the sides are compared
+   exactly (rationals, 30 digits) at points on the kink: sides that agree everywhere else agree
+   *almost everywhere* (1[s >= 0] for ReLU's derivative 1[s > 0]).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from derive.claims import ast
+from derive.claims.evaluate import Evaluator, Meaning, NeedIndex
+from derive.claims.meaning import InvalidClaim
+from derive.claims.points import Compiled, FloatPoint, SymPoint, random_point
+from derive.errors import DeriveError
+from derive.expr import m, sym
+from derive.graph import Network
+
+SCALES = (1.0, 1.0, 1.0, 0.1, 10.0, 100.0)  # of the random points of each size set
+RTOL, ATOL = 1e-8, 1e-10
+MP_DIGITS = 50
+MP_POINTS = 3
+MAX_ENVS = 400  # assignments of free indices at one point
+MAX_OPS = 300  # beyond this, simplify may take seconds: the high-precision points decide
+
+
+@dataclass(frozen=True)
+class Comparison:
+    verdict: str  # "equal" | "almost-everywhere" | "different" | "undecided"
+    point: dict | None = None  # where they differ: name -> value (the caller's names)
+    env: dict | None = None  # the indices there
+    left: np.ndarray | None = None
+    right: np.ndarray | None = None
+    how: str = ""  # "exactly", "at high precision", "at random points"
+
+
+class Side:
+    """One side of a claim: its value at a point, for an assignment of indices."""
+
+    def value(self, point, env: dict):
+        raise NotImplementedError
+
+    def conditions(self) -> list[ast.Node]:
+        return []
+
+
+@dataclass
+class Tree(Side):
+    """A side as written: its tree, and what its names mean."""
+
+    node: ast.Node
+    meaning: Meaning
+
+    def value(self, point, env: dict):
+        return Evaluator(self.meaning, point).value(self.node, env)
+
+    def conditions(self) -> list[ast.Node]:
+        return conditions_of(self.node)
+
+
+@dataclass
+class Formula(Side):
+    """A side that is one of derive's own expressions (a slip applied to the right formula):
+    per sample ``letter`` when it reads per-sample quantities."""
+
+    expr: object
+    letter: str | None
+    compiled: dict = field(default_factory=dict)
+
+    def value(self, point, env: dict):
+        from derive.compile import compile_expressions, size_names
+
+        sample = None
+        if self.expr.batched:
+            if self.letter not in env:
+                raise NeedIndex(self.letter, "sample", point.m)
+            sample = env[self.letter]
+        if isinstance(point, SymPoint):
+            return point._finish(point.expander.value(self.expr, sample))
+        fn = self.compiled.get("fn")
+        if fn is None:
+            fn = self.compiled["fn"] = compile_expressions(point.net, {"v": self.expr})
+        with np.errstate(all="ignore"):
+            out = np.asarray(fn(point.values, size_names(point.sizes))["v"], dtype=float)
+        rows, cols = (point.size(d) for d in self.expr.shape)
+        if sample is not None:
+            out = out[sample]
+        return np.broadcast_to(out.reshape(-1) if out.size == rows * cols else out,
+                               (rows * cols,)).reshape(rows, cols)  # fmt: skip
+
+
+@dataclass
+class Setting:  # noqa: B903
+    """Where a claim is decided: the network (compiled once), its derivation, the seed."""
+
+    net: Network
+    compiled: Compiled
+    derivation: object = None
+    seed: int = 0
+    scalar_symbols: bool = False  # every quantity a number: decide exactly / in high precision
+
+
+def compare_formulas(net: Network, a, b, derivation=None, seed: int = 0) -> Comparison:
+    """Two of derive's own expressions of ``net`` (per sample i where they read per-sample
+    quantities), decided as claims are."""
+    setting = Setting(net, Compiled(net, derivation), derivation, seed)
+    return decide(Formula(a, "i"), Formula(b, "i"), setting)
+
+
+def seed_of(secret: bytes, text: str) -> int:
+    """The seed of a claim's points: from a secret the student cannot know and the claim."""
+    return int.from_bytes(hashlib.sha256(secret + text.encode("utf-8", "replace")).digest()[:8],
+                          "big")  # fmt: skip
+
+
+def size_sets(net: Network) -> list[dict]:
+    first = {**net.dims, m: 3}
+    second = {**{d: 2 + k for k, d in enumerate(net.dims)}, m: 2}
+    return [first, second]
+
+
+# --- the free indices -------------------------------------------------------------------------
+def environments(side: Side, point, limit: int = MAX_ENVS) -> list[dict]:
+    """Every assignment of the indices free in ``side`` (its left-hand side): found as they are
+    met (see :class:`NeedIndex`)."""
+    done: list[dict] = []
+    todo: list[dict] = [{}]
+    while todo:
+        env = todo.pop()
+        try:
+            with np.errstate(all="ignore"):
+                side.value(point, env)
+        except NeedIndex as need:
+            if need.letter in env:
+                raise InvalidClaim(f"the index {need.letter} is bound twice") from None
+            todo += [{**env, need.letter: k} for k in range(need.size)]
+            if len(done) + len(todo) > limit:
+                raise InvalidClaim("too many values of the free indices to check") from None
+            continue
+        done.append(env)
+    return done
+
+
+def both(lhs: Side, rhs: Side, point, env: dict):
+    a = lhs.value(point, env)
+    try:
+        b = rhs.value(point, env)
+    except NeedIndex as need:
+        what = "a sample index" if need.kind == "sample" else "an index"
+        raise InvalidClaim(
+            f"the right-hand side uses {what} {need.letter} that is bound by no sum and not by "
+            "the left-hand side"
+        ) from None
+    return a, b
+
+
+# --- deciding ---------------------------------------------------------------------------------
+def decide(lhs: Side, rhs: Side, setting: Setting, quick: bool = False) -> Comparison:
+    """``quick``: random points only (to try a candidate slip or a repair)."""
+    rng = np.random.default_rng(setting.seed)
+    agreed = 0
+    for sizes in size_sets(setting.net):
+        for scale in SCALES[:3] if quick else SCALES:
+            point = random_point(setting.compiled, sizes, rng, scale)
+            outcome = _at(lhs, rhs, point)
+            if outcome is None:
+                continue
+            if outcome.verdict == "different":
+                return outcome
+            agreed += 1
+    if agreed == 0:
+        return Comparison("undecided")
+    if quick:
+        return Comparison("equal", how="at random points")
+    for point in boundary_points(lhs, rhs, setting, rng):
+        try:
+            outcome = _at(lhs, rhs, point)
+        except (InvalidClaim, ValueError, FloatingPointError):
+            continue
+        if outcome is not None and outcome.verdict == "different":
+            return outcome
+    exact = _decide_scalars(lhs, rhs, setting) if setting.scalar_symbols else None
+    if exact is not None and (exact.verdict == "different" or exact.how == "proved exactly"):
+        return exact
+    kink = _at_a_kink(lhs, rhs, setting)
+    if kink is not None:
+        return kink
+    return exact or Comparison("equal", how="at random points, at two sets of sizes")
+
+
+def _at(lhs: Side, rhs: Side, point) -> Comparison | None:
+    """The sides at one point (every assignment of the free indices): different, equal, or
+    None when they cannot be evaluated there (both infinite, say)."""
+    for env in environments(lhs, point):
+        with np.errstate(all="ignore"):
+            a, b = both(lhs, rhs, point, env)
+        if a.shape != b.shape:
+            raise ShapesDiffer(point.shape_text(a.shape), point.shape_text(b.shape), a.shape,
+                               b.shape)  # fmt: skip
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        finite_a, finite_b = np.isfinite(a), np.isfinite(b)
+        if not (finite_a.all() and finite_b.all()):
+            same = np.array_equal(finite_a, finite_b)
+            if same and np.allclose(a[finite_a], b[finite_b], rtol=RTOL, atol=ATOL):
+                return None
+            return Comparison("different", _where(point), env, a, b)
+        if not np.allclose(a, b, rtol=RTOL, atol=ATOL * max(1.0, float(np.abs(a).max()))):
+            return Comparison("different", _where(point), env, a, b)
+    return Comparison("equal")
+
+
+class ShapesDiffer(InvalidClaim):
+    def __init__(self, left: str, right: str, a_shape, b_shape):
+        hint = ": a missing transpose?" if tuple(a_shape) == tuple(b_shape)[::-1] else ""
+        super().__init__(f"the left side is {left}, the right side {right}{hint}")
+
+
+def _where(point: FloatPoint) -> dict:
+    return {"__point__": point}
+
+
+# --- conditions, probed on both sides of their boundaries ---------------------------------------
+def conditions_of(node: ast.Node) -> list[ast.Node]:
+    """The arguments whose sign decides a branch: of indicators (left - right), max/min,
+    |.|, sign, steps, ReLU."""
+    found: list[ast.Node] = []
+    if isinstance(node, ast.Indicator):
+        c = node.condition
+        found.append(ast.BinOp("-", c.left, c.right))
+    elif isinstance(node, ast.Call):
+        if node.fn in ("max", "min") and len(node.args) == 2:
+            found.append(ast.BinOp("-", node.args[0], node.args[1]))
+        elif node.fn in ("relu", "sign") or (node.spelling or "") in ("sgn",):
+            found.extend(node.args[:1])
+    elif isinstance(node, ast.Abs):
+        found.append(node.operand)
+    for child in node.children:
+        found.extend(conditions_of(child))
+    return found
+
+
+def boundary_points(lhs: Side, rhs: Side, setting: Setting, rng) -> Iterator[FloatPoint]:
+    """Points just inside, just outside and far out of every condition's boundary, at size one
+    (every dim 1, one sample): there each condition is a scalar function of the inputs and
+    parameters, and SymPy solves it = 0 for one of them, the others at random rationals."""
+    conds = [c for side in (lhs, rhs) for c in side.conditions()]
+    if not conds:
+        return
+    net = setting.net
+    sizes = {**{d: 1 for d in net.dims}, m: 1}
+    sym_point = SymPoint(net, sizes, setting.derivation)
+    meanings = [s.meaning for s in (lhs, rhs) if isinstance(s, Tree)]
+    if not meanings:
+        return
+    symbols = sym_point.symbols()
+    r = random.Random(setting.seed)
+    for cond in conds[:12]:
+        for meaning in meanings[:1]:
+            try:
+                expr = _scalar(Tree(cond, meaning), sym_point)
+            except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError):
+                continue
+            if expr is None or not expr.free_symbols:
+                continue
+            for at in _solved(expr, symbols, r):
+                for offset in (1e-6, -1e-6, 0.5, -0.5, 50.0, -50.0):
+                    yield _float_at(setting, sizes, sym_point, at, offset)
+
+
+def _scalar(tree: Tree, sym_point: SymPoint):
+    envs = environments(tree, sym_point, limit=4)
+    value = tree.value(sym_point, envs[0])
+    return sym(value.reshape(-1)[0]) if value.size else None
+
+
+def _solved(expr: sp.Expr, symbols: list[sp.Symbol], r: random.Random) -> Iterator[dict]:
+    """Assignments of the symbols (Fractions) where ``expr`` is zero: one variable solved for,
+    the others random rationals."""
+    free = [s for s in symbols if s in expr.free_symbols]
+    for v in free[:3]:
+        point = {s: Fraction(r.randint(-20, 20), r.randint(1, 7)) for s in symbols if s != v}
+        exact = {s: sp.Rational(x.numerator, x.denominator) for s, x in point.items()}
+        try:
+            roots = sp.solve(sp.Eq(expr.xreplace(exact), 0), v)
+        except (NotImplementedError, ValueError, TypeError):
+            continue
+        for root in roots[:2]:
+            value = complex(sp.N(root))
+            if abs(value.imag) < 1e-12 and abs(value.real) < 1e6:
+                yield {**point, v: Fraction(value.real).limit_denominator(10**9)}
+
+
+def _float_at(setting: Setting, sizes: dict, sym_point: SymPoint, at: dict, offset: float):
+    """A FloatPoint at size one from an assignment of the SymPoint's symbols; the solved-for
+    variable is the last one of ``at``, moved by ``offset`` (relative where it is not 0)."""
+    solved = list(at)[-1]
+    values: dict = {}
+    for q in setting.net.inputs + setting.net.params:
+        entries = []
+        for i in range(sym_point.m) if q.batched else [None]:
+            for s in sym_point.expander.leaf_symbols(q, i):
+                if isinstance(s, sp.Symbol):
+                    x = float(at.get(s, 0.0))
+                    if s == solved:
+                        x = x + offset * max(1.0, abs(x)) if abs(offset) < 1 else x + offset
+                    entries.append(x)
+                else:
+                    entries.append(1.0 - sum(entries[-(sym_point.dims(q)[0] - 1) :]))
+        from derive.compile import internal_shape
+
+        values[q.name] = np.asarray(entries, dtype=float).reshape(internal_shape(q, sizes))
+    return FloatPoint(setting.compiled, sizes, values)
+
+
+# --- scalars: exactly, or in high precision ----------------------------------------------------
+def _decide_scalars(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None:
+    net = setting.net
+    sizes = {**{d: 1 for d in net.dims}, m: 1}
+    sym_point = SymPoint(net, sizes, setting.derivation)
+    try:
+        envs = environments(lhs, sym_point, limit=8)
+        diffs: list = []
+        for env in envs:
+            a, b = both(lhs, rhs, sym_point, env)
+            diffs += [sym(x) - sym(y) for x, y in zip(a.reshape(-1), b.reshape(-1))]
+    except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError):
+        return None
+    symbols = sym_point.symbols()
+    r = random.Random(setting.seed ^ 0x5EED)
+    if all(sp.count_ops(d) <= MAX_OPS for d in diffs):
+        try:
+            simplified = [_simplified(d) for d in diffs]
+        except (ValueError, TypeError, NotImplementedError, RecursionError):
+            simplified = []
+        if simplified and all(d == 0 for d in simplified):
+            return Comparison("equal", how="proved exactly")
+        for d in simplified:  # SymPy proves them different: a nonzero number
+            if d.is_number and d.is_zero is False:
+                return _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r,
+                                          how="proved exactly")  # fmt: skip
+    found = _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r)
+    if found is not None:
+        return found
+    return Comparison("equal", how=f"in {MP_DIGITS}-digit arithmetic at {MP_POINTS} random points")
+
+
+def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="") -> Comparison | None:
+    """A point where the sides differ in high precision (small rationals, and as many digits
+    as the values' size needs); None when they agree at every point tried. ``how``: the sides
+    are known to differ; return the first point, whatever the digits show."""
+    from derive.claims.points import MpPoint
+
+    net = setting.net
+    sizes = {**{d: 1 for d in net.dims}, m: 1}
+    last = None
+    for _ in range(MP_POINTS):
+        at = {s: Fraction(r.randint(-30, 30), r.randint(1, 12)) for s in symbols}
+        for digits in (MP_DIGITS, 400):
+            mp_point = MpPoint(net, sizes, at, setting.derivation, digits)
+            mpmath = mp_point.backend.mpmath
+            with mpmath.workdps(digits):
+                for env in envs:
+                    try:
+                        a, b = both(lhs, rhs, mp_point, env)
+                    except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+                        continue
+                    for x, y in zip(a.reshape(-1), b.reshape(-1)):
+                        size = max(abs(x), abs(y), 1)
+                        point = {str(s): float(v) for s, v in at.items()}
+                        last = Comparison("different", {"__mp__": point}, env,
+                                          np.array([[_mp_float(x)]]), np.array([[_mp_float(y)]]),
+                                          how=how or "at high precision")  # fmt: skip
+                        if abs(x - y) > size * mpmath.mpf(10) ** (-(digits - 15)):
+                            return last
+                    if size < mpmath.mpf(10) ** 30:
+                        break  # enough digits for values this size
+    return last if how else None
+
+
+def _mp_float(x) -> float:
+    try:
+        return float(x)
+    except (OverflowError, TypeError, ValueError):
+        return float("inf")
+
+
+def _simplified(d: sp.Expr) -> sp.Expr:
+    if d == 0:
+        return d
+    if d.has(sp.Heaviside, sp.sign, sp.Abs, sp.Max, sp.Min):
+        d = d.rewrite(sp.Piecewise)
+    d = sp.piecewise_fold(d)
+    out = sp.simplify(d)
+    if out != 0:
+        again = sp.simplify(d.rewrite(sp.exp))
+        if again == 0 or (again.is_number and not out.is_number):
+            out = again
+    return out
+
+
+# --- kinks ----------------------------------------------------------------------------------
+KINKS = (sp.Heaviside, sp.Abs, sp.sign, sp.Max, sp.Min, sp.Piecewise)
+KINK_POINTS = 6
+
+
+def _at_a_kink(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None:
+    """Almost everywhere: the sides differ exactly on a kink (at size one, in rationals)."""
+    net = setting.net
+    sizes = {**{d: 1 for d in net.dims}, m: 1}
+    try:
+        sym_point = SymPoint(net, sizes, setting.derivation)
+        envs = environments(lhs, sym_point, limit=4)
+        a, b = both(lhs, rhs, sym_point, envs[0])
+        diff = sp.Matrix(a.tolist()) - sp.Matrix(b.tolist())
+    except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError):
+        return None
+    if not any(x.has(*KINKS) for x in diff):
+        return None
+    args = {arg for x in diff for kind in KINKS for arg in _kink_arguments(x, kind)}
+    symbols = sorted(diff.free_symbols, key=str)
+    r = random.Random(setting.seed)
+    for arg in sorted(args, key=str):
+        for v in sorted(arg.free_symbols, key=str):
+            if not (arg.is_polynomial(v) and sp.degree(arg, v) == 1):
+                continue  # solve arg = 0 for a variable it is linear in
+            for _ in range(KINK_POINTS):
+                point = {s: sp.Rational(Fraction(r.randint(-20, 20), r.randint(1, 7)))
+                         for s in symbols if s != v}  # fmt: skip
+                solved = sp.solve(sp.Eq(arg.subs(point), 0), v)
+                if len(solved) != 1:
+                    continue
+                point[v] = solved[0]
+                gap = diff.subs(point)
+                if any(_nonzero(g) for g in gap):
+                    where = {str(k): float(val) for k, val in point.items()}
+                    return Comparison("almost-everywhere", where)
+            break
+    return None
+
+
+def _kink_arguments(x: sp.Expr, kind) -> list[sp.Expr]:
+    found = []
+    for f in x.atoms(kind):
+        if kind is sp.Piecewise:
+            for _, cond in f.args:
+                if isinstance(cond, sp.core.relational.Relational):
+                    found.append(cond.lhs - cond.rhs)
+        elif kind in (sp.Max, sp.Min):
+            args = list(f.args)
+            found += [a - b for a, b in zip(args, args[1:])]
+        else:
+            found.append(f.args[0])
+    return found
+
+
+def _nonzero(g: sp.Expr) -> bool:
+    value = sp.N(g, 30)
+    return value.is_number and bool(value.is_finite) and abs(value) > sp.Float("1e-20")
+
+
+__all__ = ["Comparison", "Formula", "Setting", "ShapesDiffer", "Side", "Tree", "decide",
+           "environments", "seed_of", "size_sets"]  # fmt: skip

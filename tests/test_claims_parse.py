@@ -589,14 +589,15 @@ def test_number_fraction():
         ("\\frac{\\partial^2 L}{\\partial x^2}", 6, "higher derivatives"),
         ("\\partial L", 0, "\\partial outside a derivative"),
         ("\\hat{x + y}", 0, "\\hat must be put on a name"),
-        ("(a + b)_1", 8, "a subscript must follow a name"),
-        ("(a + b)_{12}", 9, "a subscript must follow a name"),
+        ("(a + b)_{B}", 9, "a subscript must follow a name, or be the indices of an entry"),
+        ("(a + b)_{ijk}", 9, "a subscript must follow a name, or be the indices of an entry"),
         ("(a + b)_{,}", 1, "a subscript must follow a name"),
         ("x_1_2", 4, "double subscript"),
-        ("\\sum_{j=1, j \\neq i}^{n} x_j", 9, "unexpected ',' at 9, expected '}'"),
+        ("\\sum_{j=1, k \\neq i}^{n} x_j", 11, "the sum is over j, not k"),
+        ("\\sum_{j > i} x_j", 8, "a sum's condition is j \\neq i"),
         ("\\sqrt[3]{x}", 0, "n-th root"),
         ("\\mathbb{R}", 0, "\\mathbb is only supported as \\mathbb{1}"),
-        ("\\nabla L", 0, "unknown command \\nabla"),
+        ("\\nabla L", 7, "unexpected 'L' at 7, expected '_'"),
         ("x \\\\ y", 2, "unknown command \\\\"),
         ("\\left x", 0, "\\left must be followed by a delimiter"),
         ("x^\\top_\\top", 7, "\\top outside a superscript"),
@@ -771,7 +772,8 @@ def test_time_at_the_length_bound():
 def test_grammar_conflicts_are_the_documented_ones():
     """lark resolves shift/reduce conflicts by shifting; only the two intended decisions may
     exist: a function name followed by an atom applies to it (``funcname``), and a simple
-    argument keeps its own scripts (``\\log x^2`` is log(x^2))."""
+    argument keeps its own scripts (``\\log x^2`` is log(x^2)); and the scripts after
+    ``\\nabla_x f`` are f's."""
     from lark import Lark, logger
 
     from derive.claims.grammar import grammar
@@ -796,4 +798,9 @@ def test_grammar_conflicts_are_the_documented_ones():
         "<fargs_nb : atom_nb>",
         "<fargs : atom __funchead_star_1>",
         "<fargs_nb : atom_nb __funchead_star_1>",
+        # a script after \nabla_x f belongs to f: \nabla_W L_A is the gradient of L_A
+        "<postfix : primary>",
+        "<postfix_nb : primary_nb>",
+        "<postfix : primary __funchead_star_1>",
+        "<postfix_nb : primary_nb __funchead_star_1>",
     }

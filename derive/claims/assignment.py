@@ -45,7 +45,9 @@ from derive.claims.claimfile import (
     NAME,
     Symbol,
     aliases_of,
+    definitions_of,
     functions_of,
+    notation_of,
     symbols_of,
 )
 from derive.errors import DeriveError
@@ -110,6 +112,9 @@ class Assignment:
     roster: tuple[str, ...] | None = None
     limits: Limits = Limits()
     sources: tuple[Path, ...] = ()  # every file it is made of: itself, networks, values, roster
+    definitions: dict[str, str] = field(default_factory=dict)
+    notation: str = "residual"
+    secret: bytes = b""  # seeds the random points of every answer (with the answer's text)
 
     def question(self, ident: str) -> Question:
         for q in self.questions:
@@ -130,8 +135,9 @@ class Assignment:
         return [spec.file for spec in self.networks.values()]
 
 
-KEYS = ("assignment", "title", "roster", "limits", "tolerance", "abs_tolerance", "functions",
-        "symbols", "networks", "questions")  # fmt: skip
+KEYS = ("assignment", "title", "secret", "roster", "limits", "notation", "tolerance",
+        "abs_tolerance", "functions", "symbols", "definitions", "networks",
+        "questions")  # fmt: skip
 NETWORK_KEYS = ("file", "set", "values", "aliases")
 QUESTION_KEYS = ("id", "ask", "kind", "points", "network", "tolerance", "abs_tolerance",
                  "values", "aliases", "text")  # fmt: skip
@@ -174,6 +180,9 @@ def read_assignment(path: Path) -> Assignment:
         functions=functions,
         roster=_roster(data.get("roster"), at("roster"), path.parent),
         limits=_limits(data.get("limits"), at("limits")),
+        definitions=definitions_of(data.get("definitions"), at("definitions")),
+        notation=notation_of(data.get("notation", "residual"), at("notation")),
+        secret=_secret(data.get("secret"), at("secret"), path),
     )
 
 
@@ -187,6 +196,18 @@ def _sources(path: Path, data: dict, networks: dict) -> tuple[Path, ...]:
     if isinstance(data.get("roster"), str):
         found.append(folder / data["roster"])
     return tuple(found)
+
+
+def _secret(value, where: str, path: Path) -> bytes:
+    """What seeds the random points: the assignment's ``secret``, else its file's own bytes
+    (which students do not see); either way the same points for the same answer, run after run."""
+    import hashlib
+
+    if value is None:
+        return hashlib.sha256(path.read_bytes()).digest()
+    if not isinstance(value, str) or len(value) < 8:
+        raise DeriveError(f"{where}: a secret is text of 8 characters or more")
+    return hashlib.sha256(value.encode()).digest()
 
 
 class _At:

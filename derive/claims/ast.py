@@ -94,6 +94,7 @@ class Sup(Node):
 
     base: Node
     exponent: Node
+    hadamard: bool = False  # x^{\circ 2}: the power entry by entry, whatever the shape
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,8 @@ BUILTIN_FUNCTIONS = frozenset(
         "softmax",
         "sin",
         "cos",
+        "tr",  # \operatorname{tr}, trace
+        "logsumexp",
     }
 )
 
@@ -208,12 +211,13 @@ class Sum(Node):
     """``\\sum_{i=1}^{m} body``, ``\\sum_i body``, ``\\sum body``: ``index`` the summation letter
     (normalised like a name base) or None, ``lower``/``upper`` the limits or None. The body is
     the rest of the product: ``\\sum_i a_i b_i + c`` is ``(\\sum_i a_i b_i) + c``.
-    Restricted sums (``\\sum_{j \\neq i}``) are not supported."""
+    ``\\sum_{j \\neq i}`` and ``\\sum_{j=1, j \\neq i}^{m}`` skip ``exclude``."""
 
     index: str | None
     lower: Node | None
     upper: Node | None
     body: Node
+    exclude: str | None = None  # \sum_{j \neq i}: the index the sum skips
 
 
 @dataclass(frozen=True)
@@ -265,3 +269,40 @@ class Equation(Node):
     @property
     def rhs(self) -> Node:
         return self.sides[-1]
+
+
+def index_tuple(text: str) -> tuple | None:
+    """A subscript read as indices: ``"j"`` -> ("j",), ``"kj"`` or ``"k,j"`` -> ("k", "j"),
+    ``"1"`` -> (1,), ``"12"`` -> (1, 2), ``"1,j"`` -> (1, "j"); None when it is not indices (a
+    label such as ``2B``). Index letters: i j k l n."""
+    parts = text.split(",") if "," in text else list(text)
+    if not 1 <= len(parts) <= 2:
+        return None
+    out: list = []
+    for p in parts:
+        p = p.strip()
+        if p in ("i", "j", "k", "l", "n"):
+            out.append(p)
+        elif p.isascii() and p.isdigit() and len(p) <= 3 and int(p) >= 1:
+            out.append(int(p))
+        else:
+            return None
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Component(Node):
+    """An entry of what is not a name: ``S(\\mathbf{x})_i``, ``(\\nabla_y L)_1``,
+    ``(\\mathbf{p} - \\mathbf{y})_k``; ``indices`` as :func:`index_tuple` reads them."""
+
+    base: Node
+    indices: tuple
+
+
+@dataclass(frozen=True)
+class Cases(Node):
+    """``\\begin{cases} v_1 & \\text{if } c_1 \\\\ v_2 & \\text{otherwise} \\end{cases}``: the
+    first row whose condition holds, entry by entry; a condition None is "otherwise"."""
+
+    values: tuple[Node, ...]
+    conditions: tuple[Node | None, ...]

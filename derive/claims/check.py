@@ -231,6 +231,7 @@ class Checker:
 
     def check_pair(self, entry, a: ast.Node, b: ast.Node, meaning: Meaning,
                    repairing: bool = False, slips: bool = True) -> ClaimResult:  # fmt: skip
+        self.downstream_only(a, b, meaning)
         setting = self.setting(meaning, entry.text)
         if meaning.net is self.symbols_net:  # an identity of numbers: decided exactly
             used = self.used(a, b, meaning)
@@ -268,6 +269,30 @@ class Checker:
             expected=self.expected(a, meaning),
             slip=slip,
         )
+
+    def downstream_only(self, a: ast.Node, b: ast.Node, meaning: Meaning) -> None:
+        """A right-hand side may use the loss's derivatives by quantities computed from the one
+        asked (the compact form: dJ/dW_2 = sum_i dJ/ds_2^i (h^i)^T), never by the asked
+        quantity or one it is computed from (that would assume what is to be shown)."""
+        if meaning.net is not self.net or not isinstance(a, ast.Derivative):
+            return
+        try:
+            asked = self.resolve_var(a, meaning)[0]
+        except InvalidClaim:
+            return
+        after = downstream(self.net, asked)
+        for node in _walk(b):
+            if isinstance(node, ast.Derivative):
+                try:
+                    q = self.resolve_var(node, meaning)[0]
+                except InvalidClaim:
+                    continue
+                if q not in after:
+                    raise InvalidClaim(
+                        f"the right-hand side uses the derivative by {q.name}, which is not "
+                        f"computed from {asked.name}: only derivatives by later quantities may "
+                        "be used (the derivative must be worked out, not assumed)"
+                    )
 
     # --- what names mean ----------------------------------------------------------------------
     def meaning_for(self, tree: ast.Equation) -> Meaning:
@@ -349,6 +374,11 @@ class Checker:
         """The quantity a derivative is by, its sample letter, its entry (alias) and its
         component letters."""
         var, sample = node.var, None
+        if isinstance(var, ast.Component) and isinstance(var.base, ast.Name):  # (W_2)_{kj}
+            q, sample, entry, letters = self.resolve_var(replace(node, var=var.base), meaning)
+            if letters is not None or entry is not None:
+                raise InvalidClaim("a derivative is by one quantity or one entry of it")
+            return q, sample, entry, var.indices
         if isinstance(var, ast.Sup) and isinstance(var.base, ast.Name):
             if isinstance(var.exponent, ast.Name) and var.exponent.base in INDEX_LETTERS:
                 sample = var.exponent.base
@@ -631,18 +661,36 @@ class Checker:
         if right is None:
             return None
         claimed = Tree(b, meaning)
+        from derive.claims.decide import environments, size_sets
+        from derive.claims.points import random_point
+
+        rng = np.random.default_rng(setting.seed ^ 0x511)
+        probes = []  # the student's side at a few points, computed once for every candidate
+        try:
+            for sizes in size_sets(setting.net)[::-1]:
+                for _ in range(2):
+                    point = random_point(setting.compiled, sizes, rng)
+                    for env in environments(Tree(a, meaning), point):
+                        with np.errstate(all="ignore"):
+                            probes.append((point, env, np.asarray(claimed.value(point, env),
+                                                                  dtype=float)))  # fmt: skip
+        except (DeriveError, NeedIndex, ValueError):
+            return None
 
         def same(candidate: Expr) -> bool:
-            """Quickly at random points; confirmed in full (conditions probed) when it passes."""
+            """At the probe points; confirmed in full (conditions probed) when it agrees."""
             side = Formula(candidate, meaning.implicit)
             try:
-                for quick in (True, False):
-                    got = decide(side, claimed, setting, quick=quick)
-                    if got.verdict not in ("equal", "almost-everywhere"):
-                        return False
-            except DeriveError:
+                for point, env, want in probes:
+                    with np.errstate(all="ignore"):
+                        got = np.asarray(side.value(point, env), dtype=float)
+                    if got.shape != want.shape or not np.allclose(
+                        got, want, rtol=1e-8, atol=1e-10, equal_nan=True
+                    ):
+                        return False  # fmt: skip
+                return decide(side, claimed, setting).verdict in ("equal", "almost-everywhere")
+            except (DeriveError, NeedIndex, ValueError):
                 return False
-            return True
 
         expanded = None
         if gradient is not None:
@@ -668,6 +716,23 @@ class Checker:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def downstream(net: Network, q: Quantity) -> set[Quantity]:
+    """The quantities computed from ``q`` (its consumers, theirs, ..., the loss)."""
+    from derive.expr import leaves
+
+    after: set[Quantity] = set()
+    changed = True
+    while changed:
+        changed = False
+        for n in net.nodes:
+            if n in after:
+                continue
+            if any(leaf.q == q or leaf.q in after for leaf in leaves(n.definition)):
+                after.add(n)
+                changed = True
+    return after
+
+
 def replace_names(meaning: Meaning, q: Quantity) -> Meaning:
     """``meaning`` that also knows ``q`` by its Python name (an alias resolved)."""
     names = dict(meaning.names)

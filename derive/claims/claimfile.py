@@ -83,9 +83,13 @@ class ClaimsFile:
     functions: dict[str, str]
     aliases: dict[str, str]
     claims: tuple[ClaimEntry, ...] = field(default=())
+    definitions: dict[str, str] = field(default_factory=dict)  # name -> LaTeX
+    notation: str = "residual"
 
 
-KEYS = ("student", "network", "symbols", "functions", "aliases", "claims")
+KEYS = ("student", "network", "notation", "symbols", "functions", "aliases", "definitions",
+        "claims")  # fmt: skip
+NOTATIONS = ("residual", "jacobian")
 
 
 def read_claims(path: Path, follow_symlinks: bool = True) -> ClaimsFile:
@@ -117,6 +121,8 @@ def read_claims(path: Path, follow_symlinks: bool = True) -> ClaimsFile:
         functions=functions_of(data.get("functions"), f"{where}: functions"),
         aliases=aliases_of(data.get("aliases"), f"{where}: aliases"),
         claims=tuple(_claim(item, k) for k, item in enumerate(claims, 1)),
+        definitions=definitions_of(data.get("definitions"), f"{where}: definitions"),
+        notation=notation_of(data.get("notation", "residual"), f"{where}: notation"),
     )
 
 
@@ -205,6 +211,26 @@ def aliases_of(value, where: str) -> dict[str, str]:
                 f"like W1 or 'W1[1,2]' (1-based), got {shown(repr(target), 40)}"
             )
         out[name] = target.replace(" ", "")
+    return out
+
+
+def notation_of(value, where: str) -> str:
+    """residual (the homework's column residuals) or jacobian (the lectures' row gradients)."""
+    if value not in NOTATIONS:
+        raise DeriveError(f"{where}: {shown(repr(value), 40)} is not one of {', '.join(NOTATIONS)}")
+    return value
+
+
+def definitions_of(value, where: str) -> dict[str, str]:
+    """Abbreviations, name -> an expression in the claims language (read by the same safe
+    grammar when used): ``V_b: '\\operatorname{diag}(\\mathbf{v}_b + \\epsilon \\mathbf{1})'``."""
+    out = {}
+    for name, text in _mapping(value, where).items():
+        if not isinstance(text, str) or not text.strip() or len(text) > 2000:
+            raise DeriveError(f"{where}: {name}: expected an expression (at most 2,000 characters)")
+        out[name] = text
+    if len(out) > 50:
+        raise DeriveError(f"{where}: at most 50 definitions")
     return out
 
 

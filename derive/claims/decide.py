@@ -225,8 +225,9 @@ def _at(lhs: Side, rhs: Side, point) -> Comparison | None:
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         finite_a, finite_b = np.isfinite(a), np.isfinite(b)
         if not (finite_a.all() and finite_b.all()):
-            same = np.array_equal(finite_a, finite_b)
-            if same and np.allclose(a[finite_a], b[finite_b], rtol=RTOL, atol=ATOL):
+            if not finite_a.all():
+                # the left side (derive's formula, where a derivative is asked) breaks down in
+                # float64 here (0/0 where p underflows): no evidence either way
                 return None
             return Comparison("different", _where(point), env, a, b)
         if not np.allclose(a, b, rtol=RTOL, atol=ATOL * max(1.0, float(np.abs(a).max()))):
@@ -259,6 +260,8 @@ def conditions_of(node: ast.Node) -> list[ast.Node]:
             found.extend(node.args[:1])
     elif isinstance(node, ast.Abs):
         found.append(node.operand)
+    elif isinstance(node, ast.Cases):
+        found += [ast.BinOp("-", c.left, c.right) for c in node.conditions if c is not None]
     for child in node.children:
         found.extend(conditions_of(child))
     return found

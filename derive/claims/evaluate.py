@@ -91,6 +91,15 @@ class Backend:
     def inverse(self, x):
         return np.linalg.inv(x)
 
+    def select(self, values, conditions):
+        """The value of the first row whose condition (op, x: x op 0) holds, entry by entry;
+        a condition None holds always (otherwise); NaN where none does."""
+        masks = [np.ones(values[0].shape, dtype=bool) if c is None else self.compare(*c) > 0
+                 for c in conditions]  # fmt: skip
+        with np.errstate(all="ignore"):
+            return np.select(masks, [np.asarray(v, dtype=float) for v in values],
+                             default=np.nan)  # fmt: skip
+
 
 def _object_eye(n: int, backend: Backend):
     out = np.full((n, n), backend.number(Fraction(0)), dtype=object)
@@ -133,10 +142,13 @@ class SymBackend(Backend):
         return np.vectorize(lambda a: sp.Piecewise((1, rel(a, 0)), (0, True)), otypes=[object])(x)
 
     def maximum(self, a, b):
-        return np.vectorize(lambda x, y: sp.Max(x, y), otypes=[object])(a, b)
+        # at a tie the first argument: so max(0, x)' = 1[x > 0] and max(0.01x, x)' = 0.01 at 0
+        return np.vectorize(lambda x, y: sp.Piecewise((x, x >= y), (y, True)),
+                            otypes=[object])(a, b)  # fmt: skip
 
     def minimum(self, a, b):
-        return np.vectorize(lambda x, y: sp.Min(x, y), otypes=[object])(a, b)
+        return np.vectorize(lambda x, y: sp.Piecewise((x, x <= y), (y, True)),
+                            otypes=[object])(a, b)  # fmt: skip
 
     def absolute(self, x):
         return np.vectorize(sp.Abs, otypes=[object])(x)
@@ -152,6 +164,18 @@ class SymBackend(Backend):
 
     def inverse(self, x):
         return np.array(sp.Matrix(x).inv().tolist(), dtype=object)
+
+    def select(self, values, conditions):
+        rel = {">": sp.StrictGreaterThan, ">=": sp.GreaterThan, "<": sp.StrictLessThan,
+               "<=": sp.LessThan, "=": sp.Eq, "!=": sp.Ne}  # fmt: skip
+        out = np.empty(values[0].shape, dtype=object)
+        for idx in np.ndindex(out.shape):
+            pieces = [(v[idx], True if c is None else rel[c[0]](c[1][idx], 0))
+                      for v, c in zip(values, conditions)]  # fmt: skip
+            if pieces[-1][1] is not True:
+                pieces.append((sp.nan, True))
+            out[idx] = sp.Piecewise(*pieces)
+        return out
 
 
 class MpBackend(Backend):
@@ -204,6 +228,18 @@ class MpBackend(Backend):
         m = self.mpmath.matrix(x.tolist()) ** -1
         return np.array(m.tolist(), dtype=object)
 
+    def select(self, values, conditions):
+        tests = {">": lambda a: a > 0, ">=": lambda a: a >= 0, "<": lambda a: a < 0,
+                 "<=": lambda a: a <= 0, "=": lambda a: a == 0, "!=": lambda a: a != 0}  # fmt: skip
+        out = np.empty(values[0].shape, dtype=object)
+        for idx in np.ndindex(out.shape):
+            out[idx] = self.mpmath.nan
+            for v, c in zip(values, conditions):
+                if c is None or tests[c[0]](c[1][idx]):
+                    out[idx] = v[idx]
+                    break
+        return out
+
 
 def _real(v) -> bool:
     return not isinstance(v, complex) and getattr(v, "imag", 0) == 0
@@ -233,9 +269,11 @@ class Meaning:
 
 @dataclass(frozen=True)
 class Ones:
-    """``\\mathbf{1}`` before its size is known from the operand it meets."""
+    """``\\mathbf{1}`` before its size is known from the operand it meets (times a number:
+    ``\\epsilon \\mathbf{1}`` in ``\\mathbf{v} + \\epsilon \\mathbf{1}``)."""
 
     transposed: bool = False
+    factor: object = None  # a 1 x 1 value, or None for 1
 
 
 Env = dict  # index letter -> its value (0-based)
@@ -256,6 +294,15 @@ class Evaluator:
         if isinstance(out, Ones):
             raise InvalidClaim("the size of a vector of ones is unclear: write it beside a vector")
         return out
+
+    def _exact_power(self, node: ast.Sup):
+        """A number to a whole power, exactly: 10^{-30}."""
+        from derive.claims.meaning import as_number
+
+        if node.hadamard:
+            return None
+        value = as_number(node)
+        return None if value is None else self.number(value)
 
     def _value(self, node: ast.Node, env: Env):
         method = getattr(self, "_" + type(node).__name__.lower(), None)
@@ -394,6 +441,10 @@ class Evaluator:
     # --- scripts ----------------------------------------------------------------------------
     def _sup(self, node: ast.Sup, env: Env):
         base, exponent = node.base, node.exponent
+        if isinstance(base, ast.Number):
+            exact = self._exact_power(node)
+            if exact is not None:
+                return exact
         if isinstance(base, ast.Name) and isinstance(exponent, ast.Name):
             if exponent.base in INDEX_LETTERS and exponent.sub is None and not exponent.accents:
                 return self._name(base, env, index=exponent.base)
@@ -403,9 +454,11 @@ class Evaluator:
         power = _integer(exponent)
         if power is None:
             raise InvalidClaim("only whole-number powers are supported")
-        if isinstance(base, ast.Norm) and power == 2:
+        if isinstance(base, ast.Norm) and power == 2 and not node.hadamard:
             return self._norm(base, env, squared=True)
         value = self.value(base, env)
+        if node.hadamard:  # x^{\circ 2}: entry by entry
+            return self.number(1) / value ** (-power) if power < 0 else value**power
         return self.power(value, power)
 
     def power(self, value, power: int):
@@ -424,7 +477,7 @@ class Evaluator:
     def _transpose(self, node: ast.Transpose, env: Env):
         value = self._value(node.operand, env)
         if isinstance(value, Ones):
-            return Ones(not value.transposed)
+            return Ones(not value.transposed, value.factor)
         return value.T
 
     def _neg(self, node: ast.Neg, env: Env):
@@ -436,6 +489,13 @@ class Evaluator:
         op = node.op
         if isinstance(a, Ones) and isinstance(b, Ones):
             raise InvalidClaim("the size of a vector of ones is unclear")
+        if op in ("*", "/") and (isinstance(a, Ones) or isinstance(b, Ones)):
+            ones, other = (a, b) if isinstance(a, Ones) else (b, a)
+            if other.shape == (1, 1) and not (op == "/" and other is a):
+                factor = other if op == "*" else self.number(1) / other
+                if ones.factor is not None:
+                    factor = factor * ones.factor
+                return Ones(ones.transposed, factor)
         if op in ("+", "-", "hadamard", "/"):
             a, b = self._ones_like(a, b), self._ones_like(b, a)
             if op == "/" and b.shape == (1, 1):
@@ -451,7 +511,11 @@ class Evaluator:
         r"""``\mathbf{1}`` added to (or multiplied entry by entry with) a vector: that shape."""
         if not isinstance(x, Ones):
             return x
-        return self.backend.full(other.shape, 1)
+        return self._filled(x, other.shape)
+
+    def _filled(self, ones: Ones, shape):
+        out = self.backend.full(shape, 1)
+        return out if ones.factor is None else out * ones.factor[0, 0]
 
     def _ones_for_product(self, a, b):
         """``A 1`` is A times the column of ones of A's width; ``1^T A`` the row of ones of A's
@@ -459,15 +523,14 @@ class Evaluator:
         if isinstance(b, Ones):
             if b.transposed or a.shape == (1, 1):
                 raise InvalidClaim("the size of a vector of ones is unclear: write 1_n")
-            b = self.backend.full((a.shape[1], 1), 1)
+            b = self._filled(b, (a.shape[1], 1))
         if isinstance(a, Ones):
             if not a.transposed:
                 if b.shape[0] == 1 and b.shape != (1, 1):
                     raise InvalidClaim("the size of a vector of ones is unclear: write 1_n")
-                a = self.backend.full((b.shape[0], 1), 1) if b.shape[0] != 1 else (
-                    self.backend.full((1, 1), 1))  # fmt: skip
+                a = self._filled(a, (b.shape[0], 1) if b.shape[0] != 1 else (1, 1))
             else:
-                a = self.backend.full((1, b.shape[0]), 1)
+                a = self._filled(a, (1, b.shape[0]))
         return a, b
 
     def times(self, a, b):
@@ -670,6 +733,25 @@ class Evaluator:
         left, right = self.value(c.left, env), self.value(c.right, env)
         left, right = _broadcast(left, right, "compare", self)
         return self.backend.compare(c.op, left - right)
+
+    def _cases(self, node: ast.Cases, env: Env):
+        values = [self.value(v, env) for v in node.values]
+        conditions = []
+        for c in node.conditions:
+            if c is None:
+                conditions.append(None)
+                continue
+            left, right = _broadcast(self.value(c.left, env), self.value(c.right, env),
+                                     "compare", self)  # fmt: skip
+            conditions.append((c.op, left - right))
+        shape = next((v.shape for v in values if v.shape != (1, 1)), None)
+        shape = shape or next((d.shape for c in conditions if c for d in [c[1]]
+                               if d.shape != (1, 1)), (1, 1))  # fmt: skip
+        values = [_broadcast(v, np.empty(shape, dtype=object), "choose between", self)[0]
+                  if v.shape != shape else v for v in values]  # fmt: skip
+        conditions = [None if c is None else (c[0], c[1] if c[1].shape == shape else np.full(
+            shape, c[1][0, 0], dtype=c[1].dtype)) for c in conditions]  # fmt: skip
+        return self.backend.select(values, conditions)
 
     def _derivative(self, node: ast.Derivative, env: Env):
         if self.meaning.derivative is None:

@@ -97,7 +97,7 @@ def check_file(
     if network is not None:
         net, derivation = loaded(network, settings or {})
     context = Context(net, derivation, claims.symbols, claims.functions, claims.aliases,
-                      dict(values or {}))  # fmt: skip
+                      dict(values or {}), claims.definitions, claims.notation)  # fmt: skip
     checker = Checker(context)
     entries = [e if e.problem else _with_tolerance(e, tolerance) for e in claims.claims]
     return FileResult(claims.path, claims.student, tuple(check_entries(checker, entries, budget)))
@@ -163,7 +163,8 @@ class Grader:
             net, derivation = loaded(spec.file, spec.settings)
             values = {**spec.values, **q.values}
             aliases = {**spec.aliases, **q.aliases}
-        return Context(net, derivation, a.symbols, a.functions, aliases, values)
+        return Context(net, derivation, a.symbols, a.functions, aliases, values, a.definitions,
+                       a.notation, a.secret)  # fmt: skip
 
     def _prepare(self, q: Question) -> Checker:
         where = f"{shown(self.assignment.path)}:{q.line}: question {q.id}"

@@ -12,8 +12,14 @@ log(p_i) q_i, ``\\log \\sigma(z)`` is log(sigma(z)). Scripts between the name an
 belong to the call: ``\\tanh^2(x)``. After a name that is not a function, a group is a product.
 LALR sees this as a shift/reduce conflict between "apply" and "the name alone" (``\\sigma`` on its
 own is the Greek letter, as in ``\\sigma^2 + \\epsilon``); lark resolves every shift/reduce
-conflict by shifting, which is exactly "apply". ``tests/test_claims_parse.py`` pins the conflicts
-to this one decision.
+conflict by shifting, which is exactly "apply". The other shift is ``\\nabla_x f``: scripts after
+it belong to f (``\\nabla_W L_A`` is the gradient of L_A). ``tests/test_claims_parse.py`` pins
+the conflicts to these two decisions.
+
+Environments: ``\\begin{cases} v & \\text{if } c \\\\ w & \\text{otherwise} \\end{cases}`` (``&``
+and ``\\\\`` are cell and row separators only inside it). Sums may skip an index:
+``\\sum_{j \\neq i}``, ``\\sum_{j=1, j \\neq i}^{m}``. A subscript of indices on something that
+is not a name is an entry of it: ``S(\\mathbf{x})_i``, ``(\\nabla_y L)_1``.
 
 Absolute values and norms written with bare bars are ambiguous (``|a|b|c|``); inside ``|...|`` or
 ``\\|...\\|`` a factor may not start with another bare bar (use brackets, or ``\\left|``,
@@ -30,6 +36,7 @@ _DECLARE = """
 %declare _LPAR _RPAR _LBRACK _RBRACK _LBRACE _RBRACE _LCURLY _RCURLY
 %declare BAR DBAR LABS _RABS LNORM _RNORM
 %declare FRAC SUM PARTIAL DECOR ACCENT ONES TRANSPOSE LABEL
+%declare NABLA HPOW LCASES RCASES _AMP _ROWSEP IFWORD OTHERWISE
 """
 
 _SHARED = r"""
@@ -68,6 +75,7 @@ script: TRANSPOSE                           -> s_transpose
       | LABEL                               -> s_label
       | _SUB subarg                         -> s_sub
       | _POW exparg                         -> s_pow
+      | HPOW                                -> s_hpow
 
 subarg: subtoken | _LBRACE subitem+ _RBRACE
 ?subtoken: LETTER | NUMBER | GREEK | SYMBOL | WORDNAME | SUBTEXT | FUNC
@@ -88,6 +96,13 @@ sumlim: _SUB sumlower (_POW exparg)?        -> lim_lower_upper
       | _POW exparg (_SUB sumlower)?        -> lim_upper_lower
 sumlower: sumindex                          -> lower_index
         | _LBRACE sumindex (_EQ expr)? _RBRACE -> lower_braced
+        | _LBRACE sumindex CMP sumindex _RBRACE -> lower_except
+        | _LBRACE sumindex _EQ expr _COMMA sumindex CMP sumindex _RBRACE -> lower_braced_except
+
+caserows: caserow (_ROWSEP caserow)* _ROWSEP?
+caserow: expr _AMP IFWORD? expr CMP expr    -> case_if
+       | expr _AMP IFWORD? expr _EQ expr    -> case_if_eq
+       | expr _AMP OTHERWISE                -> case_else
 ?sumindex: LETTER | GREEK
 
 ?mulop: MUL | HAD | DIV
@@ -118,10 +133,12 @@ postfix{s}: primary{s} script*              -> postfix
         | ACCENT decarg                     -> accent
         | LABS expr _RABS                   -> abs
         | LNORM expr _RNORM                 -> norm{bars}
+        | NABLA _SUB decarg postfix{s}      -> nabla
+        | LCASES caserows RCASES            -> cases
 fargs{s}: _LPAR arglist _RPAR               -> fargs_paren
         | _LBRACK expr _RBRACK              -> fargs_bracket
         | _LBRACE expr _RBRACE              -> fargs_one
-        | _LCURLY expr _RCURLY              -> fargs_one
+        | _LCURLY arglist _RCURLY           -> fargs_paren
         | atom{s} script*                   -> fargs_simple
 """
 

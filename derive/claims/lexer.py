@@ -73,6 +73,9 @@ FUNCTION_SPELLINGS = {
     "sin": "sin",
     "cos": "cos",
     "abs": "abs",
+    "tr": "tr",
+    "trace": "tr",
+    "logsumexp": "logsumexp",
 }
 # control words that are functions (the standard ones and the macros students define)
 FUNCTION_COMMANDS = {
@@ -94,6 +97,13 @@ FUNCTION_COMMANDS = {
     "softplus": "softplus",
     "diag": "diag",
     "sigmoid": "sigma",
+    "tr": "tr",
+    "logsumexp": "logsumexp",
+}
+#: the words of a case's condition, inside \begin{cases}: "if", and "otherwise" for the last row
+CASE_WORDS = {
+    **dict.fromkeys(("if", "for", "when", "where"), ("IFWORD", "if")),
+    **dict.fromkeys(("otherwise", "else", "elsewhere"), ("OTHERWISE", "otherwise")),
 }
 
 SPACING = {"quad", "qquad", "limits", "nolimits", "displaystyle", "textstyle", "nonumber"}
@@ -216,6 +226,16 @@ _TRANSPOSE = re.compile(
     r"\s*\})"
 )
 _LABEL = re.compile(r"\^\s*\{\s*\(\s*(\d+|[A-Za-z])\s*\)\s*\}")
+# W^{(2)T}, W^{(2)\top}: a label, then a transpose
+_LABEL_T = re.compile(
+    r"\^\s*\{\s*\(\s*(\d+|[A-Za-z])\s*\)\s*(?:T|\\top(?![A-Za-z])|\\intercal(?![A-Za-z]))"
+    r"\s*\}"
+)
+# x^{(1)i}: a label, then a sample index
+_LABEL_I = re.compile(r"\^\s*\{\s*\(\s*(\d+|[A-Za-z])\s*\)\s*([ijkln])\s*\}")
+# x^{\circ 2}, x^{\odot 2}, x^{\circ2}: the power entry by entry
+_HPOW = re.compile(r"\^\s*\{\s*\\(?:circ|odot)\s*(\d{1,2})\s*\}")
+_CASES = re.compile(r"\\(begin|end)\s*\{\s*(cases|dcases)\s*\}")
 # a wrapper's braced word: letters, digits, and the punctuation of subscripts (B,k  BN*  l+1)
 _WRAPPED = re.compile(r"\{([A-Za-z0-9,*+\-\s]{0,40})\}")
 _HSPACE = re.compile(r"\\hspace\*?\s*\{[^{}\\]{0,20}\}")
@@ -250,6 +270,7 @@ class Lexer:
         self.tokens: list[Token] = []
         self.pos = 0
         self.bars = 0  # bare | seen so far: odd inside an absolute value
+        self.cases = 0  # \begin{cases} open: & and \\ separate cells and rows
 
     # ------------------------------------------------------------------------------------------
     def error(self, message: str, pos: int) -> ParseError:
@@ -267,7 +288,9 @@ class Lexer:
         while self.pos < n:
             ch = text[self.pos]
             start = self.pos
-            if ch.isspace() or ch in "~&":
+            if ch == "&" and self.cases:
+                self.emit("_AMP", "&", start, start + 1)
+            elif ch.isspace() or ch in "~&":
                 self.pos = _SPACE.match(text, start).end() if ch.isspace() else start + 1
             elif "0" <= ch <= "9" or (
                 ch == "." and start + 1 < n and "0" <= text[start + 1] <= "9"
@@ -352,6 +375,8 @@ class Lexer:
             i += 1
 
     def classify_word(self, word: str) -> tuple[str, str] | None:
+        if self.cases and word.lower() in CASE_WORDS:
+            return CASE_WORDS[word.lower()]
         if word in self.functions:
             return ("XFUNC", word)
         if word in GREEK_UPPER:
@@ -374,6 +399,22 @@ class Lexer:
         if m:
             self.emit("TRANSPOSE", "T", start, m.end())
             return
+        m = _LABEL_T.match(self.text, start)
+        if m:
+            self.emit("LABEL", m.group(1), start, m.end())
+            self.tokens.append(_tok("TRANSPOSE", "T", m.end() - 1, m.end()))
+            return
+        m = _LABEL_I.match(self.text, start)
+        if m:
+            self.emit("LABEL", m.group(1), start, m.start(2))
+            self.tokens.append(_tok("_POW", "^", m.start(2), m.start(2)))
+            self.tokens.append(_tok("LETTER", m.group(2), m.start(2), m.end(2)))
+            self.pos = m.end()
+            return
+        m = _HPOW.match(self.text, start)
+        if m:
+            self.emit("HPOW", m.group(1), start, m.end())
+            return
         m = _LABEL.match(self.text, start)
         if m:
             self.emit("LABEL", m.group(1), start, m.end())
@@ -388,7 +429,11 @@ class Lexer:
             raise self.error("unexpected '\\' at the end", start)
         name = m.group(1)
         end = m.end()
-        if not name[0].isalpha():
+        if name in ("begin", "end"):
+            self.environment(start)
+        elif name == "\\" and self.cases:
+            self.emit("_ROWSEP", "\\\\", start, end)
+        elif not name[0].isalpha():
             self.control_symbol(name, start, end)
         elif name in self.functions:
             self.emit("XFUNC", name, start, end)
@@ -415,6 +460,8 @@ class Lexer:
             self.emit("GREEK", GREEK_VARIANTS[name], start, end)
         elif name in SYMBOL_NAMES:
             self.emit("GREEK", SYMBOL_NAMES[name], start, end)
+        elif name == "nabla":
+            self.emit("NABLA", "nabla", start, end)
         elif name in OPERATORS:
             self.emit(*OPERATORS[name], start, end)
         elif name in ACCENTS:
@@ -431,6 +478,21 @@ class Lexer:
             raise self.error(f"\\{name} outside a superscript", start)
         else:
             raise self.error(f"unknown command \\{name}", start)
+
+    def environment(self, start: int) -> None:
+        m = _CASES.match(self.text, start)
+        if m is None:
+            raise self.error("only the cases environment is supported", start)
+        if m.group(1) == "begin":
+            if self.cases:
+                raise self.error("cases inside cases are not supported", start)
+            self.cases += 1
+            self.emit("LCASES", "cases", start, m.end())
+        else:
+            if not self.cases:
+                raise self.error("\\end{cases} without \\begin{cases}", start)
+            self.cases -= 1
+            self.emit("RCASES", "cases", start, m.end())
 
     def control_symbol(self, sym: str, start: int, end: int) -> None:
         if sym in ",;:! \t\n":
@@ -473,6 +535,8 @@ class Lexer:
             self.emit("DECOR", name, start, end)
 
     def classify_wrapped(self, content: str) -> tuple[str, str]:
+        if self.cases and content.lower().strip(",") in CASE_WORDS:
+            return CASE_WORDS[content.lower().strip(",")]
         if content in self.functions:
             return ("XFUNC", content)
         if content.isascii() and content.isalpha():

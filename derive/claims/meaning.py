@@ -389,6 +389,14 @@ BUILDERS = {
 }
 
 
+def _whole(node: ast.Node) -> int | None:
+    """A whole-number exponent of a number (10^{-30}): bounded by the parser (at most 1000)."""
+    value = as_number(node)
+    if value is None or value.denominator != 1 or abs(value) > 1000:
+        return None
+    return int(value)
+
+
 def as_number(node: ast.Node) -> Fraction | None:
     """A side that is just a number, written as one or as arithmetic of numbers (-0.0043,
     1.7336, -\frac{4488}{10^6}), exactly; else None."""
@@ -409,7 +417,7 @@ def as_number(node: ast.Node) -> Fraction | None:
             return None
         return {"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else None}[op]
     if isinstance(node, ast.Sup):
-        base, power = as_number(node.base), _integer(node.exponent)
+        base, power = as_number(node.base), _whole(node.exponent)
         if base is None or power is None or (base == 0 and power < 0):
             return None
         return base**power

@@ -27,7 +27,19 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 from lark.lexer import Lexer
 
-from derive.claims.ast import BinOp, Compare, Equation, Frac, Indicator, Neg, Node, Number, Sum, Sup
+from derive.claims.ast import (
+    BinOp,
+    Cases,
+    Compare,
+    Equation,
+    Frac,
+    Indicator,
+    Neg,
+    Node,
+    Number,
+    Sum,
+    Sup,
+)
 from derive.claims.errors import ParseError
 from derive.claims.grammar import grammar
 from derive.claims.lexer import MAX_EXPONENT, tokenize
@@ -253,7 +265,7 @@ def _check_nodes(node: Node, parent: Node | None = None) -> None:
             f"expected an expression to differentiate after the operator at {node.start}",
             node.start,
         )
-    if isinstance(node, Compare) and not isinstance(parent, Indicator):
+    if isinstance(node, Compare) and not isinstance(parent, Indicator | Cases):
         raise ParseError(
             f"a comparison is only allowed in an indicator such as \\mathbb{{1}}[x > 0] "
             f"at {node.start}",

@@ -19,7 +19,7 @@ from derive.expr import Expr, Leaf, m
 from derive.ops.algebra import Add, MatMul, Scale, Transpose, add, scale, transpose
 from derive.ops.elementwise import Apply, Hadamard, hadamard
 
-MAX_CANDIDATES = 80  # comparisons per claim, at a few ms each
+MAX_CANDIDATES = 150  # candidates per claim, each compiled and evaluated at a few points
 
 
 def _no_transpose(e: Expr) -> Expr | None:
@@ -78,21 +78,35 @@ def _is_activation_factor(f: Expr) -> bool:
     return False
 
 
-#: slip -> rule; a rule returns the sub-expression broken, or None where it does not apply
-RULES: dict[str, Callable[[Expr], Expr | None]] = {
+def _wrong_factor(e: Expr) -> list[Expr] | None:
+    """A constant factor halved or doubled: lambda W for 2 lambda W, a 1/2 dropped or added."""
+    if isinstance(e, Scale) and not e.c.has(m) and e.c.is_number and e.c != 0:
+        return [scale(sp.Rational(1, 2), e), scale(2, e)]
+    if isinstance(e, Add):
+        return None  # its terms are tried one by one
+    if isinstance(e, Leaf):
+        return None
+    return [scale(sp.Rational(1, 2), e), scale(2, e)] if e.shape == e.shape else None
+
+
+#: slip -> rule; a rule returns the sub-expression broken (or several ways), or None where it
+#: does not apply
+RULES: dict[str, Callable[[Expr], Expr | list[Expr] | None]] = {
     "a missing transpose": _no_transpose,
     "an extra transpose": _extra_transpose,
     "a missing 1/m": _no_one_over_m,
     "a Hadamard product where a matrix product belongs": _hadamard_for_product,
     "a missing derivative factor of an activation": _no_activation_derivative,
+    "a wrong constant factor": _wrong_factor,
 }
 
 
 def broken(e: Expr, rule: Callable[[Expr], Expr | None]) -> Iterator[Expr]:
     """``e`` with one sub-expression broken by ``rule``, at every place it applies."""
     here = _safely(rule, e)
-    if here is not None and here.shape == e.shape:
-        yield here
+    for option in here if isinstance(here, list) else [here]:
+        if option is not None and option.shape == e.shape:
+            yield option
     children = e.children
     for k, child in enumerate(children):
         for b in broken(child, rule):
@@ -140,13 +154,15 @@ def likely_slip(right: Expr, same: Callable[[Expr], bool], gradient: Gradient | 
             ("a dropped branch where the graph fans out", dropped_branches(gradient, expanded))
         )
     candidates += [(name, broken(right, rule)) for name, rule in RULES.items()]
+    seen = {right}
     for name, options in candidates:
         for candidate in options:
+            if candidate in seen:
+                continue
+            seen.add(candidate)
             tried += 1
             if tried > MAX_CANDIDATES:
                 return None
-            if candidate == right:
-                continue
             if same(candidate):
                 return name
     return None

@@ -22,7 +22,9 @@ from derive.claims.ast import (
     Abs,
     BinOp,
     Call,
+    Cases,
     Compare,
+    Component,
     Derivative,
     Equation,
     Frac,
@@ -36,6 +38,7 @@ from derive.claims.ast import (
     Sum,
     Sup,
     Transpose,
+    index_tuple,
 )
 from derive.claims.errors import ParseError
 from derive.claims.lexer import FUNCTION_SPELLINGS
@@ -74,8 +77,10 @@ def _is_d(node: Node) -> bool:
 
 def _is_var(node: Node) -> bool:
     """What a derivative can be taken with respect to: a name, or a name with a superscript
-    (a sample index, ``\\partial \\mathbf{z}_{2B}^{i}``)."""
-    return isinstance(node, Name) or (isinstance(node, Sup) and isinstance(node.base, Name))
+    (a sample index, ``\\partial \\mathbf{z}_{2B}^{i}``), or an entry of one
+    (``\\partial (W_2)_{kj}``)."""
+    return (isinstance(node, Name) or (isinstance(node, Sup) and isinstance(node.base, Name))
+            or (isinstance(node, Component) and isinstance(node.base, Name)))  # fmt: skip
 
 
 def _split_lead(node: Node) -> tuple[Node, Node | None]:
@@ -184,19 +189,27 @@ def _plain_derivative(items, i) -> tuple[Node, int] | None:
 
 
 def _attach_sub(node: Node, text: str, start: int) -> Node:
-    """Put a subscript on the name (or norm) at the bottom of a chain of scripts."""
+    """Put a subscript on the name (or norm) at the bottom of a chain of scripts; on anything
+    else (``S(x)_i``, ``(p - y)_k``) a subscript of indices is an entry of it."""
+    whole = node
     path: list[Node] = []
     while isinstance(node, (Sup, Transpose)):
         path.append(node)
         node = node.base if isinstance(node, Sup) else node.operand
     if isinstance(node, Name):
         if node.sub is not None:
+            indices = index_tuple(text)
+            if indices is not None and not path:  # (W_2)_{kj}: an entry of W_2
+                return Component(whole, indices, start=whole.start)
             raise _error(f"double subscript on {node.base}", start)
         node = replace(node, sub=text)
     elif isinstance(node, Norm) and node.p is None:
         node = replace(node, p=text)
     else:
-        raise _error("a subscript must follow a name", start)
+        indices = index_tuple(text)
+        if indices is None:
+            raise _error("a subscript must follow a name, or be the indices of an entry", start)
+        return Component(whole, indices, start=whole.start)
     for outer in reversed(path):
         if isinstance(outer, Sup):
             node = replace(outer, base=node)
@@ -224,6 +237,8 @@ def apply_scripts(base: Node, scripts: list[tuple]) -> Node:
             continue
         if kind == "T":
             base = Transpose(base, start=base.start)
+        elif kind == "hpow":
+            base = Sup(base, Number(scripts[i][1], start=scripts[i][2]), True, start=base.start)
         elif kind == "label":
             text, start = scripts[i][1], scripts[i][2]
             if isinstance(base, Name) and base.label is None and base != Name("e"):
@@ -247,6 +262,7 @@ class _Limits:
     index: str | None
     lower: Node | None
     upper: Node | None
+    exclude: str | None = None
 
 
 class ClaimTransformer(Transformer):
@@ -307,22 +323,41 @@ class ClaimTransformer(Transformer):
         token = children[0]
         limits = children[1] if len(children) == 3 else _Limits(None, None, None)
         body = children[-1]
-        return Sum(limits.index, limits.lower, limits.upper, body, start=token.start_pos)
+        return Sum(limits.index, limits.lower, limits.upper, body, limits.exclude,
+                   start=token.start_pos)  # fmt: skip
 
     def lim_lower_upper(self, children):
-        (index, lower), upper = children[0], children[1] if len(children) > 1 else None
-        return _Limits(index, lower, upper)
+        (index, lower, exclude), upper = children[0], children[1] if len(children) > 1 else None
+        return _Limits(index, lower, upper, exclude)
 
     def lim_upper_lower(self, children):
         upper = children[0]
-        index, lower = children[1] if len(children) > 1 else (None, None)
-        return _Limits(index, lower, upper)
+        index, lower, exclude = children[1] if len(children) > 1 else (None, None, None)
+        return _Limits(index, lower, upper, exclude)
 
     def lower_index(self, children):
-        return (children[0].value, None)
+        return (children[0].value, None, None)
 
     def lower_braced(self, children):
-        return (children[0].value, children[1] if len(children) > 1 else None)
+        return (children[0].value, children[1] if len(children) > 1 else None, None)
+
+    def lower_except(self, children):
+        index, op, other = children
+        return (index.value, None, self._excluded(index, op, other))
+
+    def lower_braced_except(self, children):
+        index, lower, again, op, other = children
+        if again.value != index.value:
+            raise _error(f"the sum is over {index.value}, not {again.value}", again.start_pos)
+        return (index.value, lower, self._excluded(index, op, other))
+
+    @staticmethod
+    def _excluded(index, op, other) -> str:
+        if op.value != "!=":
+            raise _error("a sum's condition is j \\neq i", op.start_pos)
+        if other.value == index.value:
+            raise _error("a sum cannot skip its own index", other.start_pos)
+        return other.value
 
     # --- atoms ----------------------------------------------------------------------------------
     def number(self, children):
@@ -368,6 +403,38 @@ class ClaimTransformer(Transformer):
     def norm(self, children):
         return Norm(children[1], start=children[0].start_pos)
 
+    def nabla(self, children):
+        """\\nabla_x f: the gradient of f by x, the derivative df/dx."""
+        token, var, f = children
+        if not (isinstance(var, Name) or (isinstance(var, Sup) and isinstance(var.base, Name))):
+            raise _error("\\nabla is taken by a name, like \\nabla_W L", token.start_pos)
+        return Derivative(f, var, True, start=token.start_pos)
+
+    def cases(self, children):
+        token, rows = children[0], children[1]
+        values = tuple(v for v, _ in rows)
+        conditions = tuple(c for _, c in rows)
+        if any(c is None for c in conditions[:-1]):
+            raise _error("only the last case may be \\text{otherwise}", token.start_pos)
+        return Cases(values, conditions, start=token.start_pos)
+
+    def caserows(self, children):
+        return list(children)
+
+    def case_if(self, children):
+        value, *rest = children
+        rest = [c for c in rest if not (isinstance(c, Token) and c.type == "IFWORD")]
+        left, op, right = rest
+        return (value, Compare(op.value, left, right, start=left.start))
+
+    def case_if_eq(self, children):
+        value, *rest = children
+        left, right = [c for c in rest if not (isinstance(c, Token) and c.type == "IFWORD")]
+        return (value, Compare("=", left, right, start=left.start))
+
+    def case_else(self, children):
+        return (children[0], None)
+
     def ones(self, children):
         token = children[0]
         start = token.start_pos
@@ -400,6 +467,10 @@ class ClaimTransformer(Transformer):
 
     def s_pow(self, children):
         return ("pow", children[0])
+
+    def s_hpow(self, children):
+        token = children[0]
+        return ("hpow", token.value, token.start_pos)
 
     def subarg(self, children):
         first = children[0]

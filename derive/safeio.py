@@ -54,12 +54,15 @@ def _construct_mapping(loader, node):
     yield data
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
         try:
             hash(key)
         except TypeError:
-            raise DeriveError(
-                f"line {key_node.start_mark.line + 1}: a key must be a name"
-            ) from None
+            raise DeriveError(f"line {line}: a key must be a name") from None
+        if key in data:  # 1 and 0x1 are one key
+            first = data.lines[key]
+            raise DeriveError(f"line {line}: {shown(repr(key), 40)} is given twice "
+                              f"(first at line {first})")  # fmt: skip
         data[key] = loader.construct_object(value_node, deep=True)
         data.lines[key] = key_node.start_mark.line + 1
 
@@ -221,7 +224,7 @@ def visible(text: str, keep: str = "") -> str:
     ``keep``, as an escape: ``\x1b``, ``\u202e``."""
     out = []
     for ch in text:
-        if ch.isprintable() or ch == " " or ch in keep or ch == "\u200d":  # emoji's joiner
+        if ch.isprintable() or ch == " " or ch in keep:
             out.append(ch)
         else:
             out.append(_escape(ch))
@@ -238,7 +241,19 @@ def shown(text: object, limit: int = 0) -> str:
 
 
 def file_label(name: str | os.PathLike) -> str:
-    """A file name as text that any file, JSON or terminal takes (bytes that are not UTF-8,
-    kept by Python as surrogates, as \\xff escapes)."""
-    raw = os.fsencode(name)
-    return shown(raw.decode("utf-8", errors="backslashreplace"))
+    """A file name as text that any file, JSON or terminal takes, one to one: a byte that is
+    not UTF-8 as ``\\xff``, every character that is not printable (a tab, a no-break space, a
+    zero-width joiner) as its escape, a backslash as two; spaces kept (" alice.yaml" is not
+    "alice.yaml")."""
+    text = os.fsencode(name).decode("utf-8", errors="surrogateescape")
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif "\udc80" <= ch <= "\udcff":
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            out.append(_escape(ch))
+    return "".join(out)

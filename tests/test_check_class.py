@@ -346,7 +346,7 @@ def test_feedback_tells_each_claim_with_its_evidence(klass, tmp_path):
         "carol.yaml.tex",
     ]  # fmt: skip
     md = (out / "feedback" / "alice.yaml.md").read_text()
-    assert md.startswith("# Feedback for alice\n")
+    assert md.startswith("# Feedback for `alice`\n")  # a name is code: never a link
     assert "2 of 3 claims earn the mark" in md
     assert "## q2: incorrect" in md and "```text\nincorrect b = 2\n```" in md
     assert "The two sides differ." in md

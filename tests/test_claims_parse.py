@@ -592,7 +592,7 @@ def test_number_fraction():
         ("(a + b)_{B}", 9, "a subscript must follow a name, or be the indices of an entry"),
         ("(a + b)_{ijk}", 9, "a subscript must follow a name, or be the indices of an entry"),
         ("(a + b)_{,}", 1, "a subscript must follow a name"),
-        ("x_1_2", 4, "double subscript"),
+        ("x_{1B}_{2B}", 8, "double subscript"),  # x_1_2 is entry 2 of x_1
         ("\\sum_{j=1, k \\neq i}^{n} x_j", 11, "the sum is over j, not k"),
         ("\\sum_{j > i} x_j", 8, "a sum's condition is j \\neq i"),
         ("\\sqrt[3]{x}", 0, "n-th root"),

@@ -526,3 +526,157 @@ def test_19_no_string_ever_reaches_sympify():
 def test_shown_makes_every_character_visible():
     assert shown("a\x1b[31mb\n\tc\u202e") == "a\\x1b[31mb c\\u202e"
     assert shown(b"\xff".decode("utf-8", "surrogateescape")) == "\\udcff"
+
+
+# --- a second hunt (a reviewer's attacks on the redesigned grader) ---------------------------
+def test_a_name_that_differs_in_white_space_is_its_own_row(tmp_path, grader):
+    folder = tmp_path / "class"
+    answers(folder, "alice.yaml", (EXAMPLES / "answers" / "alice.yaml").read_text())
+    answers(folder, " alice.yaml", "student: mallory\nanswers: {E: 2}\n")
+    answers(folder, "\u00a0alice.yaml", "student: eve\nanswers: {E: 2}\n")
+    summary = run_class(folder, tmp_path / "out", grader, workers=0, pdf=False)
+    rows = {r["file"]: r for r in read_csv(tmp_path / "out" / "gradebook.csv")}
+    assert summary.checked == 3 and len(rows) == 3
+    assert rows["alice.yaml"]["points"] == "9" and rows["alice.yaml"]["student"] == "alice"
+    assert rows[" alice.yaml"]["student"] == "mallory" and "\\xa0alice.yaml" in rows
+    assert "Feedback for `alice`" in (tmp_path / "out" / "feedback" / "alice.yaml.md").read_text()
+
+
+def test_a_formula_question_answered_with_a_number_is_not_a_number_question(tmp_path):
+    (tmp_path / "a.yaml").write_text(
+        f"assignment: a\nnetworks: {{hand: {{file: {EXAMPLES / 'hand321.py'}}}}}\n"
+        "questions: [{id: db2, ask: '\\frac{\\partial E}{\\partial b_2}', points: 3}]\n"
+    )
+    grader = prepare(read_assignment(tmp_path / "a.yaml"))
+    result = grader.grade(answers(tmp_path, "s.yaml", {"answers": {"db2": 0.46}}))
+    assert result.claims[0].verdict != "correct" and result.points == 0  # dE/db2 is 0.4558
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("ds1", r"\frac{\partial J}{\partial \mathbf{s}_1^{(i)}}"),  # another way to write i
+        ("ds1", r"\frac{\partial J}{\partial s_1^i}"),  # the Python name
+        ("sigmoid", r"\frac{d\,\mathrm{sigmoid}(x)}{dx}"),  # another spelling of sigma
+        ("tanh", r"\frac{d\tanh(x+0)}{dx}"),
+        (
+            "dW2",
+            r"\frac{\partial J}{\partial \mathbf{s}_2^i} (\mathbf{h}^i)^T \frac{\partial J}"
+            r"{\partial W_2}",
+        ),  # fmt: skip
+    ],
+)
+def test_restating_the_question_in_other_words_earns_nothing(tmp_path, grader, question, answer):
+    result = grader.grade(answers(tmp_path, "s.yaml", {"answers": {question: answer}}))
+    claim = next(c for c in result.claims if c.id == question)
+    assert claim.verdict == "invalid" and claim.points == 0, claim.message
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("sigmoid", r"\sigma(x)(1-\sigma(x)) \cdot \mathbb{1}[x < 50]"),
+        ("sigmoid", r"\sigma(x)(1-\sigma(x)) + 5\,\mathbb{1}[x > 7]"),
+        ("sigmoid", r"\sigma(x)(1-\sigma(x)) + \mathrm{relu}(x-30)"),
+        ("sigmoid", r"\sigma(x)(1-\sigma(x)) + 10^{-9}"),
+        ("sigmoid", r"\sigma(x)(1-\sigma(x)) + \mathbb{1}[x \geq 100]"),
+        (
+            "dW2",
+            r"\frac{1}{m}\sum_{i=1}^{m} (\mathbf{p}^i - \mathbf{y}^i)(\mathbf{h}^i)^T + "
+            r"\mathbb{1}[J > 1000]\, W_2",
+        ),  # fmt: skip
+    ],
+)
+def test_a_term_where_the_random_points_never_fall_is_found(tmp_path, grader, question, answer):
+    result = grader.grade(answers(tmp_path, "s.yaml", {"answers": {question: answer}}))
+    claim = next(c for c in result.claims if c.id == question)
+    assert claim.verdict == "incorrect", claim.message
+
+
+def test_every_link_of_a_chain_is_checked(tmp_path, grader):
+    ae = r"W_2^T \frac{\partial J}{\partial \mathbf{s}_2^i} \circ \mathbb{1}[\mathbf{s}_1^i \geq 0]"
+    for tail in ("42", r"\mathbf{0}", r"W_2^T(\mathbf{p}^i-\mathbf{y}^i)"):
+        result = grader.grade(answers(tmp_path, "s.yaml", {"answers": {"ds1": f"{ae} = {tail}"}}))
+        assert result.claims[3].id == "ds1" and result.claims[3].points == 0, tail
+
+
+def test_an_unreadable_student_folder_is_one_error_row(tmp_path, grader):
+    folder = tmp_path / "class"
+    answers(folder, "alice.yaml", {"answers": {"E": 1.7336}})
+    locked = folder / "locked"
+    answers(locked, "answers.yaml", {"answers": {}})
+    import derive.claims.classrun as classrun
+
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    classrun.os.scandir, saved = scandir, classrun.os.scandir
+    try:
+        run_class(folder, tmp_path / "out", grader, workers=0, pdf=False)
+    finally:
+        classrun.os.scandir = saved
+    rows = {r["file"]: r for r in read_csv(tmp_path / "out" / "gradebook.csv")}
+    assert "cannot be read" in rows["locked"]["error"] and rows["alice.yaml"]["points"] == "1"
+
+
+def test_a_students_folder_says_who_handed_it_in(tmp_path, grader):
+    folder = tmp_path / "class"
+    answers(folder / "bob", "answers.yaml", {"answers": {"E": 1.7336}})
+    answers(folder / "mallory", "answers.yaml", {"student": "bob", "answers": {"E": 0}})
+    run_class(folder, tmp_path / "out", grader, workers=0, pdf=False)
+    rows = {r["file"]: r for r in read_csv(tmp_path / "out" / "gradebook.csv")}
+    assert (
+        rows["bob/answers.yaml"]["student"] == "bob" and rows["bob/answers.yaml"]["points"] == "1"
+    )
+    mallory = rows["mallory/answers.yaml"]
+    assert mallory["student"] == "mallory" and "the file says it is student bob" in mallory["notes"]
+
+
+def test_results_are_strict_ascii_json(tmp_path, grader):
+    folder = tmp_path / "class"
+    answers(folder, "s.yaml", {"student": "s\u009b", "answers": {"sigmoid": r"\log(0 x)"}})
+    run_class(folder, tmp_path / "out", grader, workers=0, pdf=False)
+    text = (tmp_path / "out" / "results.json").read_text()
+    assert text.isascii() and "Infinity" not in text and "NaN" not in text
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+
+
+def test_many_refused_keys_make_a_few_notes(tmp_path, grader):
+    text = "answers: {E: 1.7336}\n" + "".join(f"k{k}: 1\n" for k in range(5000))
+    result = grader.grade(answers(tmp_path, "s.yaml", text))
+    assert len(result.notes) <= 12 and "4,990 more keys refused" in result.notes[-1]
+
+
+def test_a_claims_file_cannot_redefine_a_built_in_function(tmp_path):
+    path = answers(
+        tmp_path,
+        "c.yaml",
+        "functions: {sigma: tanh}\nsymbols: {x: scalar}\n"
+        "claims: [{id: q, claim: '\\frac{d\\sigma(x)}{dx} = 1 - \\sigma(x)^2'}]\n",
+    )
+    with pytest.raises(DeriveError, match="sigma is a built-in function"):
+        read_claims(path)
+    ok = answers(tmp_path, "d.yaml", "functions: {sgn: step}\nclaims: [{id: q, claim: 'x = x'}]\n")
+    assert read_claims(ok).functions == {"sgn": "step"}  # seed 000's sgn for the step
+
+
+def test_keys_equal_in_value_are_one_key(tmp_path):
+    with pytest.raises(DeriveError, match="given twice"):
+        load_yaml("answers:\n  1: 2\n  0x1: 1.7336\n", "s.yaml")
+
+
+def test_a_network_question_reads_the_networks_names(tmp_path):
+    """An assignment's symbol x (for sigma') does not hide the MLP's input x."""
+    text = (EXAMPLES / "assignment.yaml").read_text() + (
+        "  - {id: dW1, network: mlp, ask: '\\frac{\\partial J}{\\partial W_1}'}\n")  # fmt: skip
+    (tmp_path / "a.yaml").write_text(text)
+    for name in ("mlp.py", "hand321.py"):
+        (tmp_path / name).write_text((EXAMPLES / name).read_text())
+    grader = prepare(read_assignment(tmp_path / "a.yaml"))
+    answer = r"\sum_{i=1}^{m} \frac{\partial J}{\partial \mathbf{s}_1^i} (\mathbf{x}^i)^T"
+    result = grader.grade(answers(tmp_path, "s.yaml", {"answers": {"dW1": answer}}))
+    assert result.claims[-1].verdict == "correct", result.claims[-1].message

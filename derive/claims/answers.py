@@ -26,6 +26,7 @@ from derive.safeio import read_yaml, shown
 MAX_FILE_BYTES = 256_000
 MAX_ANSWERS = 500
 MAX_ANSWER = 5000  # characters of one answer (the grammar takes at most 2,000)
+MAX_NOTES = 10  # a file of 40,000 refused keys gets ten notes and a count, not 40,000
 KEYS = ("student", "answers")
 
 
@@ -52,14 +53,16 @@ def read_answers(path: Path, follow_symlinks: bool = True) -> Answers:
     if not isinstance(data, dict):
         raise DeriveError(f"{where}: expected 'student: <id>' and 'answers:' (question: answer)")
     notes = []
-    for key in data:
-        if key not in KEYS:
-            line = data.line_of(key) if hasattr(data, "line_of") else 0
-            notes.append(
-                f"line {line}: {shown(key, 40)}: refused and ignored: a student's file gives "
-                "only student and answers; the questions, networks, numbers and tolerances are "
-                "the assignment's"
-            )
+    refused = [key for key in data if key not in KEYS]
+    for key in refused[:MAX_NOTES]:
+        line = data.line_of(key) if hasattr(data, "line_of") else 0
+        notes.append(
+            f"line {line}: {shown(key, 40)}: refused and ignored: a student's file gives "
+            "only student and answers; the questions, networks, numbers and tolerances are "
+            "the assignment's"
+        )
+    if len(refused) > MAX_NOTES:
+        notes.append(f"... and {len(refused) - MAX_NOTES:,} more keys refused and ignored")
     student = None
     if "student" in data:
         student = student_of(data["student"], f"{where}: student")
@@ -74,7 +77,8 @@ def read_answers(path: Path, follow_symlinks: bool = True) -> Answers:
     answers = {}
     for key, value in given.items():
         if isinstance(key, bool) or not isinstance(key, str | int):
-            notes.append(f"answers: {shown(repr(key), 40)} is not a question id: ignored")
+            if len(notes) < 2 * MAX_NOTES:
+                notes.append(f"answers: {shown(repr(key), 40)} is not a question id: ignored")
             continue
         answers[str(key)] = _answer(value)
     return Answers(path, student, answers, tuple(notes))

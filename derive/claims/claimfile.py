@@ -189,9 +189,21 @@ def symbols_of(value, where: str) -> dict[str, Symbol]:
     return out
 
 
+#: the other meanings a built-in function name may be given: seed 000 writes sgn(x) for ReLU's
+#: derivative, the step 1[x > 0]
+REMEANINGS = {"sgn": ("step", "sign"), "sign": ("step", "sign")}
+
+
 def functions_of(value, where: str) -> dict[str, str]:
+    """Function names and what they mean; a built-in name (sigma, tanh, ...) keeps its own
+    meaning (but sgn may be the step, as seed 000 writes it)."""
+    from derive.claims.lexer import FUNCTION_COMMANDS, FUNCTION_SPELLINGS
+
     out = {}
     for name, meaning in _mapping(value, where).items():
+        builtin = name.lower() in FUNCTION_SPELLINGS or name in FUNCTION_COMMANDS
+        if builtin and meaning not in REMEANINGS.get(name.lower(), ()):
+            raise DeriveError(f"{where}: {name} is a built-in function and keeps its meaning")
         if meaning not in MEANINGS:
             raise DeriveError(
                 f"{where}: {name}: {shown(meaning, 40)!r} is not one of {', '.join(MEANINGS)}"

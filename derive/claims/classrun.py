@@ -85,6 +85,7 @@ class Submission:
     student: str  # the id when the file gives none: its folder's name, or its stem
     digest: str  # SHA-256 of the file ("" when it is not read: see problem)
     problem: str = ""  # why it is an error row without being graded
+    in_folder: bool = False  # DIR/<id>/answers.yaml: the folder's name is the student's id
 
     @property
     def label(self) -> str:
@@ -144,11 +145,15 @@ def submissions(folder: Path) -> list[Submission]:
 
 
 def _in_subfolder(sub: Path, dirname: str) -> list[Submission]:
-    files = sorted((e for e in os.scandir(sub) if _is_answers(e.name)),
-                   key=lambda e: os.fsencode(e.name))  # fmt: skip
+    student = file_label(dirname)
+    try:
+        files = sorted((e for e in os.scandir(sub) if _is_answers(e.name)),
+                       key=lambda e: os.fsencode(e.name))  # fmt: skip
+    except OSError as err:
+        return [replace(_refused(sub, dirname, f"the folder cannot be read ({err.strerror})",
+                                 student), in_folder=True)]  # fmt: skip
     if not files:
         return []
-    student = file_label(dirname)
     if len(files) > 1:
         names = ", ".join(file_label(e.name) for e in files[:5])
         return [_refused(Path(files[0].path), f"{dirname}/{files[0].name}",
@@ -159,7 +164,7 @@ def _in_subfolder(sub: Path, dirname: str) -> list[Submission]:
     if e.is_symlink():
         return [_refused(Path(e.path), label, "a symbolic link: only regular files are graded",
                          student)]  # fmt: skip
-    return [_submission(Path(e.path), label, student)]
+    return [replace(_submission(Path(e.path), label, student), in_folder=True)]
 
 
 def _stem(name: str) -> str:
@@ -282,6 +287,10 @@ class _Task:
             return error_row(s, f"the checker gave a {type(result).__name__}")
         if result.error:
             return error_row(s, _one_line(result.error).replace(str(s.path), s.label))
+        if s.in_folder and result.student != s.student:  # the folder says who handed it in
+            note = (f"the file says it is student {shown(result.student, 60)}; it is graded as "
+                    f"{s.student}, the name of its folder")  # fmt: skip
+            result = replace(result, student=s.student, notes=(*result.notes, note))
         return replace(result, file=s.label)
 
 
@@ -374,14 +383,14 @@ def run_class(
     store = _Store(out, fingerprint or (assignment_fingerprint(assignment) if assignment else ""))
     if redo:
         store.clear()
-    results: dict[str, FileResult] = {}
+    results: dict[str, FileResult] = {}  # by the submission's path in the folder, as it is
     for s in subs:
         stored = store.load(s)
         if stored is not None:
-            results[s.label] = replace(stored, file=s.label)
+            results[s.relative] = replace(stored, file=s.label)
     done_before = set(results)
     skipped = len(done_before)
-    todo = [s for s in subs if s.label not in done_before]
+    todo = [s for s in subs if s.relative not in done_before]
     paths = {"gradebook": out / "gradebook.csv", "results": out / "results.json"}
     feedback = _Feedback(out / "feedback", latex_available() if pdf is None else pdf,
                          max(workers, 1))  # fmt: skip
@@ -407,17 +416,18 @@ def run_class(
             s = outcome.key
             result = outcome.result if outcome.error is None else error_row(s, outcome.error)
             store.save(s, result)  # first: from here on, s is done
-            results[s.label] = result
+            results[s.relative] = result
             save_gradebook()
             feedback.write(s, result)
             if on_progress is not None:
                 on_progress(len(results), len(subs), result.student)
         for s in subs:  # feedback that an earlier, killed run did not get to
-            if s.label in done_before and feedback.missing(s):
-                feedback.write(s, results[s.label])
+            if s.relative in done_before and feedback.missing(s):
+                feedback.write(s, results[s.relative])
+        by_label = {x.label: x for x in subs}
         for row in rows():  # a student claimed by two files: the feedback says so
-            s = next((x for x in subs if x.label == row.file), None)
-            if s is not None and row.error and results.get(s.label) is not row:
+            s = by_label.get(row.file)
+            if s is not None and row.error and results.get(s.relative) is not row:
                 feedback.write(s, row)
         finished = True
     finally:
@@ -448,7 +458,7 @@ def class_rows(subs: list[Submission], results: dict[str, FileResult],
     """The gradebook's rows: each submission graded so far, in folder order; a student id
     given by two or more files is an error in each of them; with a roster, a row for each
     student who handed in nothing (once every submission is graded)."""
-    rows = [results[s.label] for s in subs if s.label in results]
+    rows = [results[s.relative] for s in subs if s.relative in results]
     claimed = Counter(r.student for r in rows if r.error is None)
     files: dict[str, list[str]] = {}
     for r in rows:

@@ -47,6 +47,7 @@ MP_DIGITS = 50
 MP_POINTS = 3
 MAX_ENVS = 400  # assignments of free indices at one point
 MAX_OPS = 300  # beyond this, simplify may take seconds: the high-precision points decide
+PROOF_SECONDS = 3.0  # of SymPy's simplify; past it, the high-precision points decide
 
 
 @dataclass(frozen=True)
@@ -291,8 +292,67 @@ def boundary_points(lhs: Side, rhs: Side, setting: Setting, rng) -> Iterator[Flo
             if expr is None or not expr.free_symbols:
                 continue
             for at in _solved(expr, symbols, r):
-                for offset in (1e-6, -1e-6, 0.5, -0.5, 50.0, -50.0):
+                for offset in OFFSETS:
                     yield _float_at(setting, sizes, sym_point, at, offset)
+    yield from ray_points(lhs, rhs, conds, setting, rng)
+
+
+OFFSETS = (1e-6, -1e-6, 0.5, -0.5, 50.0, -50.0)
+RAY = (-1000.0, -100.0, -30.0, -10.0, -3.0, -1.0, -0.3, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0)
+
+
+def ray_points(lhs: Side, rhs: Side, conds: list, setting: Setting, rng) -> Iterator[FloatPoint]:
+    """At the network's own sizes (where a condition at size one may be degenerate: the
+    softmax of one class is 1), points along a ray through a random point: every input and
+    parameter times t, for t from -1000 to 1000; where a condition changes sign between two
+    t's, its boundary is found by bisection, and the points just on either side of it (and
+    the t's themselves) are returned."""
+    meaning = next((s.meaning for s in (lhs, rhs) if isinstance(s, Tree)), None)
+    if meaning is None:
+        return
+    sizes = size_sets(setting.net)[0]
+    base = random_point(setting.compiled, sizes, rng)
+
+    def at(t: float) -> FloatPoint:
+        values = {k: (v * t if setting.net.quantities[k].content == "real" else v)
+                  for k, v in base.values.items()}  # fmt: skip
+        return FloatPoint(setting.compiled, sizes, values)
+
+    try:
+        env = environments(lhs, base)[0]
+    except (DeriveError, NeedIndex, ValueError):
+        return
+    for cond in conds[:8]:
+        side = Tree(cond, meaning)
+
+        def sign(t: float, side: Side = side):
+            try:
+                with np.errstate(all="ignore"):
+                    value = np.asarray(side.value(at(t), env), dtype=float)
+            except (DeriveError, NeedIndex, ValueError, TypeError):
+                return None
+            return np.sign(np.nan_to_num(value, nan=0.0)).reshape(-1)
+
+        signs = [(t, sign(t)) for t in RAY]
+        for t in RAY:
+            yield at(t)
+        for (t0, s0), (t1, s1) in zip(signs, signs[1:]):
+            if s0 is None or s1 is None or s0.shape != s1.shape or np.array_equal(s0, s1):
+                continue
+            lo, hi = t0, t1
+            for _ in range(30):
+                mid = (lo + hi) / 2
+                s_mid = sign(mid)
+                if s_mid is None:
+                    break
+                if np.array_equal(s_mid, s0):
+                    lo = mid
+                else:
+                    hi = mid
+            step = max(1e-6 * max(abs(lo), abs(hi)), 1e-9)  # just off the boundary, never on it:
+            for t in (lo - step, hi + step, lo - 1e3 * step, hi + 1e3 * step):  # that is a kink
+                if t != 0:
+                    yield at(t)
 
 
 def _scalar(tree: Tree, sym_point: SymPoint):
@@ -356,9 +416,14 @@ def _decide_scalars(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None
     symbols = sym_point.symbols()
     r = random.Random(setting.seed ^ 0x5EED)
     if all(sp.count_ops(d) <= MAX_OPS for d in diffs):
+        from derive.claims.check import OutOfTime, share_of_time
+
+        simplified = []
         try:
-            simplified = [_simplified(d) for d in diffs]
-        except (ValueError, TypeError, NotImplementedError, RecursionError):
+            with share_of_time(PROOF_SECONDS) as may:  # a slow proof: the digits decide
+                if may:
+                    simplified = [_simplified(d) for d in diffs]
+        except (ValueError, TypeError, NotImplementedError, RecursionError, OutOfTime):
             simplified = []
         if simplified and all(d == 0 for d in simplified):
             return Comparison("equal", how="proved exactly")
@@ -367,12 +432,39 @@ def _decide_scalars(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None
                 return _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r,
                                           how="proved exactly")  # fmt: skip
     found = _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r)
+    if found is None:
+        extra = list(_boundary_rationals(lhs, rhs, sym_point, symbols, r))
+        if extra:
+            found = _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r,
+                                       points=extra)  # fmt: skip
     if found is not None:
         return found
     return Comparison("equal", how=f"in {MP_DIGITS}-digit arithmetic at {MP_POINTS} random points")
 
 
-def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="") -> Comparison | None:
+def _boundary_rationals(lhs, rhs, sym_point, symbols, r) -> Iterator[dict]:
+    """Rational points just inside and outside every condition's boundary (exact roots moved
+    by small and large amounts): where a term that vanishes on one side of a condition shows,
+    however small it is there (sigma'(x) 1[x < 50] at x = 50.5 is about 1e-22)."""
+    for side in (lhs, rhs):
+        if not isinstance(side, Tree):
+            continue
+        for cond in side.conditions()[:8]:
+            try:
+                expr = _scalar(Tree(cond, side.meaning), sym_point)
+            except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError):
+                continue
+            if expr is None or not expr.free_symbols:
+                continue
+            for at in _solved(expr, symbols, r):
+                v = list(at)[-1]
+                for offset in (Fraction(1, 10**6), Fraction(1, 2), Fraction(50)):
+                    for sign in (1, -1):
+                        yield {**at, v: at[v] + sign * offset}
+
+
+def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="",
+                       points=None) -> Comparison | None:  # fmt: skip
     """A point where the sides differ in high precision (small rationals, and as many digits
     as the values' size needs); None when they agree at every point tried. ``how``: the sides
     are known to differ; return the first point, whatever the digits show."""
@@ -381,8 +473,9 @@ def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="") -
     net = setting.net
     sizes = {**{d: 1 for d in net.dims}, m: 1}
     last = None
-    for _ in range(MP_POINTS):
-        at = {s: Fraction(r.randint(-30, 30), r.randint(1, 12)) for s in symbols}
+    chosen = points if points is not None else [{s: _generic(r) for s in symbols}
+                                                for _ in range(MP_POINTS)]  # fmt: skip
+    for at in chosen:
         for digits in (MP_DIGITS, 400):
             mp_point = MpPoint(net, sizes, at, setting.derivation, digits)
             mpmath = mp_point.backend.mpmath
@@ -403,6 +496,20 @@ def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="") -
                     if size < mpmath.mpf(10) ** 30:
                         break  # enough digits for values this size
     return last if how else None
+
+
+_PRIMES = [p for p in range(101, 1000) if all(p % d for d in range(2, 32))]
+
+
+def _generic(r: random.Random) -> Fraction:
+    """A random rational in about [-10, 10] that is no whole number nor a fraction with a
+    small denominator (its denominator a prime over 100): never exactly on a kink such as
+    x = 0 or x = 1/2, where two sides that agree almost everywhere may differ."""
+    q = r.choice(_PRIMES)
+    p = r.randint(1, 10 * q - 1)
+    if p % q == 0:
+        p += 1
+    return Fraction(p if r.random() < 0.5 else -p, q)
 
 
 def _mp_float(x) -> float:

@@ -155,15 +155,18 @@ class Grader:
             self.checkers[q.id] = self._prepare(q)
 
     def context(self, q: Question) -> Context:
+        """A question about a network reads names as the network's, one about the symbols
+        (network: null) as the symbols': an assignment's symbol x never hides a network's x."""
         a = self.assignment
         net = derivation = None
-        values, aliases = dict(q.values), dict(q.aliases)
+        values, aliases, symbols = dict(q.values), dict(q.aliases), a.symbols
         if q.network is not None:
             spec = a.networks[q.network]
             net, derivation = loaded(spec.file, spec.settings)
             values = {**spec.values, **q.values}
             aliases = {**spec.aliases, **q.aliases}
-        return Context(net, derivation, a.symbols, a.functions, aliases, values, a.definitions,
+            symbols = {}
+        return Context(net, derivation, symbols, a.functions, aliases, values, a.definitions,
                        a.notation, a.secret)  # fmt: skip
 
     def _prepare(self, q: Question) -> Checker:

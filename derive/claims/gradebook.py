@@ -14,12 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections import Counter
 from dataclasses import fields
 from pathlib import Path
 
 from derive.claims.verdict import VERDICTS, ClaimResult, FileResult
-from derive.safeio import shown
+from derive.safeio import shown, visible
 
 FIXED = ("student", "file", "points", "max_points")
 MAX_CELL = 200  # characters of a name or a message in a cell
@@ -32,9 +33,12 @@ def question_ids(results: list[FileResult], assignment=None) -> list[str]:
     return list(dict.fromkeys(c.id for r in results for c in r.claims))
 
 
-def _cell(text: object) -> str:
-    """Text that a spreadsheet shows as text."""
-    text = shown(text, MAX_CELL)
+def _cell(text: object, exact: bool = False) -> str:
+    """Text that a spreadsheet shows as text. ``exact``: the text is already made visible and
+    one to one (a file label, a student id) and is kept as it is, spaces included."""
+    text = str(text)[:MAX_CELL] if exact else shown(text, MAX_CELL)
+    if exact:
+        text = visible(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
@@ -74,8 +78,8 @@ def gradebook_csv(results: list[FileResult], assignment=None) -> str:
             verdicts = [" ".join(c.verdict for c in by_id.get(i, [])) for i in ids]
         writer.writerow(
             [
-                _cell(r.student),
-                _cell(r.file),
+                _cell(r.student, exact=True),
+                _cell(r.file, exact=True),
                 total,
                 maximum,
                 *points,
@@ -111,8 +115,24 @@ def _plain(value):
     return str(value)
 
 
+def _finite(data):
+    """JSON has no infinity or NaN: they are written as the strings "inf", "-inf", "nan"."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return str(data)
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    if hasattr(data, "tolist"):
+        return _finite(data.tolist())
+    return data
+
+
 def to_json_text(data) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, default=_plain) + "\n"
+    """Strict JSON (no NaN), all ASCII: every character of a student's past U+007F is an
+    escape, so no control character (the 8-bit CSI U+009B) reaches a reader raw."""
+    return json.dumps(_finite(data), indent=2, ensure_ascii=True, allow_nan=False,
+                      default=_plain) + "\n"  # fmt: skip
 
 
 def results_json(results: list[FileResult], assignment=None) -> str:

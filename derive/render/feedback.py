@@ -220,6 +220,7 @@ class Feedback:
 
 class _Tex:
     text = staticmethod(tex_escape)
+    name = staticmethod(tex_escape)
 
     @staticmethod
     def claim(c: ClaimResult) -> str:
@@ -243,6 +244,7 @@ class _Tex:
 
 class _Markdown:
     text = staticmethod(md_escape)
+    name = staticmethod(md_code)  # a student id or file name is code: never a link (https://...)
 
     @staticmethod
     def claim(c: ClaimResult) -> str:
@@ -292,8 +294,8 @@ def build(result: FileResult, target: str) -> Feedback:
     counts = Counter(c.verdict for c in result.claims)
     order = [v for v in VERDICTS if counts[v]] + sorted(set(counts) - set(VERDICTS))
     return Feedback(
-        student=t.text(shown(result.student)),
-        file=t.text(result.file),
+        student=t.name(shown(result.student)),
+        file=t.name(result.file),
         score=result.score,
         total=len(result.claims),
         error=t.text(shown(result.error)) if result.error else None,

@@ -139,6 +139,7 @@ class Checker:
     def check(self, entry: ClaimEntry, seconds: float = SECONDS_PER_CLAIM) -> ClaimResult:
         start = time.perf_counter()
         self._symbolic = {}
+        self._shown = None
         try:
             with time_limit(seconds):
                 result = self._check(entry)
@@ -158,6 +159,8 @@ class Checker:
             result = _result(
                 entry, "invalid", f"derive could not check this claim ({type(err).__name__}: {err})"
             )
+        if self._shown is not None and result.latex is None:
+            result = replace(result, latex=self._shown)
         return _with_time(result, time.perf_counter() - start)
 
     def _check(self, entry: ClaimEntry) -> ClaimResult:
@@ -173,6 +176,7 @@ class Checker:
             if not isinstance(tree, ast.Equation):
                 raise InvalidClaim("a claim is an equation, lhs = rhs")
         meaning = self.meaning_for(tree)
+        self._shown = _as_latex(tree if entry.ask is None else _answer_part(tree), meaning)
         lhs = tree.sides[0]
         if entry.ask is None:
             _no_restating(tree)
@@ -842,6 +846,30 @@ def _is_loss_like(d: ast.Derivative) -> bool:
 def _by(d: ast.Derivative) -> ast.Node:
     var = d.var
     return var.base if isinstance(var, ast.Sup) and isinstance(var.base, ast.Name) else var
+
+
+def _answer_part(tree: ast.Equation) -> ast.Node:
+    """What the student wrote of ask = answer: the answer's sides."""
+    sides = tree.sides[1:]
+    return sides[0] if len(sides) == 1 else ast.Equation(tuple(sides))
+
+
+def _as_latex(tree: ast.Node, meaning: Meaning) -> str | None:
+    """The claim in the course's notation: every name the network knows written as the
+    network writes it (its LaTeX, from the trusted network file)."""
+    from derive.claims.latex import to_latex
+
+    def names(n: ast.Name) -> str | None:
+        q = meaning.names.get(key_of(n))
+        if q is None or n.label is not None:
+            return None
+        return q.latex if q.latex and len(q.latex) < 100 else None
+
+    try:
+        text = to_latex(tree, names)
+    except (AttributeError, KeyError, TypeError, ValueError, RecursionError):
+        return None
+    return text if len(text) <= 4000 else None
 
 
 def _walk(tree: ast.Node) -> Iterator[ast.Node]:

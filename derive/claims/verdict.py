@@ -29,6 +29,7 @@ class ClaimResult:
     points: float | None = None  # graded against an assignment: the points earned
     max_points: float | None = None  # and the question's worth
     question: str | None = None  # the question asked (the assignment's LaTeX)
+    latex: str | None = None  # the claim as parsed, written back as LaTeX (never the raw text)
 
     def to_json(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}

@@ -168,13 +168,19 @@ def plain_value(value) -> str:
         if isinstance(v, bool) or v is None:
             return str(v)
         if isinstance(v, numbers.Real):
-            return f"{float(v):.6g}"
+            return f"{float(v) + 0.0:.6g}"  # -0.0 shows as 0
         if isinstance(v, list | tuple):
             return "[" + ", ".join(show(x) for x in v) + "]"
         if hasattr(v, "tolist"):  # a NumPy array or scalar
             return show(v.tolist())
         return str(v)
 
+    while (
+        isinstance(value, list | tuple) and len(value) == 1 and isinstance(value[0], list | tuple)
+    ):
+        value = value[0]  # [[0.63]] is the number 0.63, [[1, 2]] the row [1, 2]
+    if isinstance(value, list | tuple) and len(value) == 1:
+        value = value[0]
     text = show(value)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
@@ -224,6 +230,9 @@ class _Tex:
 
     @staticmethod
     def claim(c: ClaimResult) -> str:
+        math = safe_math(c.latex) if c.latex else None
+        if math is not None:  # the parsed claim, written back: mathematics, never the raw text
+            return r"\[ " + math + r" \]"
         text, p = _shown(c.claim), c.position
         if c.verdict == "unparseable" and p is not None and 0 <= p <= len(text):
             marker = r"{\normalfont\boldmath$\blacktriangleright$}"
@@ -248,6 +257,9 @@ class _Markdown:
 
     @staticmethod
     def claim(c: ClaimResult) -> str:
+        math = safe_math(c.latex) if c.latex else None
+        if math is not None:
+            return "$$\n" + math + "\n$$"
         text, p = _shown(c.claim), c.position
         if c.verdict == "unparseable" and p is not None and 0 <= p <= len(text):
             if "\n" not in text and len(text) <= 200:
@@ -265,10 +277,24 @@ class _Markdown:
         return f"${safe}$" if safe else md_code(latex)
 
 
+MAX_POINT_NUMBERS = 24  # a counterexample with more numbers is told by its indices only
+
+
+def _count(v) -> int:
+    return sum(_count(x) for x in v) if isinstance(v, list | tuple) else 1
+
+
 def _details(c: ClaimResult, t) -> tuple[tuple[str, str], ...]:
     rows = []
     if c.point:
-        point = ", ".join(f"{t.text(str(k))} = {t.value(v)}" for k, v in c.point.items())
+        values = {k: v for k, v in c.point.items() if not isinstance(v, int) or len(k) > 1}
+        indices = {k: v for k, v in c.point.items() if k not in values}
+        if sum(_count(v) for v in values.values()) <= MAX_POINT_NUMBERS:
+            point = ", ".join(f"{t.text(str(k))} = {t.value(v)}" for k, v in c.point.items())
+        else:  # the numbers are in results.json
+            point = t.text("at a random point (its values are in results.json)")
+            if indices:
+                point += t.text(", " + ", ".join(f"{k} = {v}" for k, v in indices.items()))
         rows.append(("Where the two sides differ", point))
     if c.claimed_value is not None:
         rows.append(("Your side there", t.value(c.claimed_value)))

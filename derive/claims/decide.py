@@ -124,6 +124,7 @@ class Setting:  # noqa: B903
     derivation: object = None
     seed: int = 0
     scalar_symbols: bool = False  # every quantity a number: decide exactly / in high precision
+    broken_down: list = field(default_factory=list)  # conditions float64 cannot follow far out
 
 
 def compare_formulas(net: Network, a, b, derivation=None, seed: int = 0) -> Comparison:
@@ -208,10 +209,92 @@ def decide(lhs: Side, rhs: Side, setting: Setting, quick: bool = False) -> Compa
     exact = _decide_scalars(lhs, rhs, setting) if setting.scalar_symbols else None
     if exact is not None and (exact.verdict == "different" or exact.how == "proved exactly"):
         return exact
+    if exact is None and (_extreme_constants(lhs) or _extreme_constants(rhs)):
+        digits = _in_high_precision(lhs, rhs, setting)  # (1 + 10^{-9}) x passes float64
+        if digits is not None:
+            return digits
+    if exact is None:
+        far = far_in_high_precision(lhs, rhs, setting)
+        if far is not None:
+            return far
     kink = _at_a_kink(lhs, rhs, setting)
     if kink is not None:
         return kink
     return exact or Comparison("equal", how="at random points, at two sets of sizes")
+
+
+EXTREME = (1e-3, 1e3)  # a constant smaller or larger makes float64 closeness meaningless
+
+
+def _extreme_constants(side: Side) -> bool:
+    """Does the side hold a constant (a part without any name) smaller than 1e-3 or larger
+    than 1e3 in size, such as 10^{-9}, e^{-30}, \\sigma(-40), 1/10^6? Only through such a
+    constant can two sides differ by less than float64 resolves."""
+    if not isinstance(side, Tree):
+        return False
+    from derive.claims.points import _Point
+
+    class _NoNames(_Point):  # a point with no quantities: a constant evaluates, a name fails
+        def __init__(self):
+            self.m, self.sizes, self._names = 1, {}, {}
+
+    ev = Evaluator(Meaning(names={}), _NoNames())
+
+    def walk(node: ast.Node) -> bool:
+        if not any(isinstance(n, ast.Name | ast.Ones | ast.Derivative) for n in _nodes(node)):
+            if isinstance(node, ast.Number):
+                value = abs(float(node.fraction()))
+                return value != 0 and not EXTREME[0] <= value <= EXTREME[1]
+            try:
+                with np.errstate(all="ignore"):
+                    value = np.abs(np.asarray(ev.value(node, {}), dtype=float))
+            except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError,
+                    OverflowError, AttributeError):  # fmt: skip
+                return True  # cannot tell: check in high precision
+            nonzero = value[value != 0]
+            if nonzero.size and bool(
+                (nonzero < EXTREME[0]).any() or (nonzero > EXTREME[1]).any() or
+                not np.isfinite(nonzero).all()):  # fmt: skip
+                return True
+        return any(walk(child) for child in node.children)  # 10^{-9} inside 1 + 10^{-9}
+
+    return walk(side.node)
+
+
+def _nodes(node: ast.Node) -> Iterator[ast.Node]:
+    yield node
+    for child in node.children:
+        yield from _nodes(child)
+
+
+def _in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None:
+    """Both sides at one point in 50-digit arithmetic, at small sizes (every dim 2, a batch of
+    2): different where they differ beyond the digits; None when they agree (or cannot be
+    evaluated so)."""
+    from derive.claims.points import MpPoint, rational_point
+
+    net = setting.net
+    sizes = {**{d: 2 for d in net.dims}, m: 2}
+    rng = np.random.default_rng(setting.seed ^ 0xD161)
+    try:
+        float_point = random_point(setting.compiled, sizes, rng)
+        sym_point = SymPoint(net, sizes, setting.derivation)
+        at = rational_point(float_point, sym_point)
+        mp_point = MpPoint(net, sizes, at, setting.derivation, MP_DIGITS)
+        mpmath = mp_point.backend.mpmath
+        with mpmath.workdps(MP_DIGITS):
+            for env in environments(lhs, mp_point, limit=8):
+                a, b = both(lhs, rhs, mp_point, env)
+                for x, y in zip(a.reshape(-1), b.reshape(-1)):
+                    size = max(abs(x), abs(y), 1)
+                    if abs(x - y) > size * mpmath.mpf(10) ** (-(MP_DIGITS - 15)):
+                        return Comparison("different", _where(float_point), env,
+                                          np.asarray(a.tolist(), dtype=float),
+                                          np.asarray(b.tolist(), dtype=float),
+                                          how="at high precision")  # fmt: skip
+    except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError, OverflowError):
+        return None
+    return None
 
 
 def _at(lhs: Side, rhs: Side, point) -> Comparison | None:
@@ -322,6 +405,7 @@ def ray_points(lhs: Side, rhs: Side, conds: list, setting: Setting, rng) -> Iter
         env = environments(lhs, base)[0]
     except (DeriveError, NeedIndex, ValueError):
         return
+    broken_down: list = []
     for cond in conds[:8]:
         side = Tree(cond, meaning)
 
@@ -336,6 +420,8 @@ def ray_points(lhs: Side, rhs: Side, conds: list, setting: Setting, rng) -> Iter
         signs = [(t, sign(t)) for t in RAY]
         for t in RAY:
             yield at(t)
+        if any(s is None or np.isnan(_float(side, at(t), env)).any() for t, s in signs):
+            broken_down.append(cond)  # float64 fails along the ray: see far_in_high_precision
         for (t0, s0), (t1, s1) in zip(signs, signs[1:]):
             if s0 is None or s1 is None or s0.shape != s1.shape or np.array_equal(s0, s1):
                 continue
@@ -353,6 +439,70 @@ def ray_points(lhs: Side, rhs: Side, conds: list, setting: Setting, rng) -> Iter
             for t in (lo - step, hi + step, lo - 1e3 * step, hi + 1e3 * step):  # that is a kink
                 if t != 0:
                     yield at(t)
+    setting.broken_down = broken_down
+
+
+def _float(side: Side, point, env) -> np.ndarray:
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(side.value(point, env), dtype=float)
+    except (DeriveError, NeedIndex, ValueError, TypeError):
+        return np.array([np.nan])
+
+
+def far_in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None:
+    """A condition that float64 cannot follow far out (the loss J > 1000 where p underflows
+    and log p is -inf) is followed in 50-digit arithmetic: along the ray t x (every input and
+    parameter times t), the first t where it has changed side; there both sides are compared
+    in the same digits."""
+    conds = getattr(setting, "broken_down", [])
+    meaning = next((s.meaning for s in (lhs, rhs) if isinstance(s, Tree)), None)
+    if not conds or meaning is None:
+        return None
+    from derive.claims.points import MpPoint, rational_point
+
+    net = setting.net
+    sizes = {**{d: 2 for d in net.dims}, m: 2}
+    rng = np.random.default_rng(setting.seed ^ 0xFA5)
+    base = random_point(setting.compiled, sizes, rng)
+    sym_point = SymPoint(net, sizes, setting.derivation)
+    at0 = rational_point(base, sym_point)
+    real = {s for q in net.inputs + net.params if q.content == "real"
+            for i in (range(sym_point.m) if q.batched else [None])
+            for s in sym_point.expander.leaf_symbols(q, i) if isinstance(s, sp.Symbol)}  # fmt: skip
+    try:
+        env = environments(lhs, base)[0]
+    except (DeriveError, NeedIndex, ValueError):
+        return None
+    for cond in conds[:3]:
+        side, first = Tree(cond, meaning), None
+        for t in (1, 3, 10, 30, 100, 1000, -1, -3, -10, -30, -100, -1000):
+            at = {s: v * t if s in real else v for s, v in at0.items()}
+            try:
+                point = MpPoint(net, sizes, at, setting.derivation, MP_DIGITS)
+                with point.backend.mpmath.workdps(MP_DIGITS):
+                    value = side.value(point, env)
+                    signs = tuple(int(x > 0) - int(x < 0) for x in value.reshape(-1))
+                    if first is None:
+                        first = signs
+                        continue
+                    if signs == first:
+                        continue
+                    a, b = both(lhs, rhs, point, env)
+                    for x, y in zip(a.reshape(-1), b.reshape(-1)):
+                        size = max(abs(x), abs(y), 1)
+                        if abs(x - y) > size * point.backend.mpmath.mpf(10) ** (-(MP_DIGITS - 15)):
+                            where = FloatPoint(setting.compiled, sizes, {
+                                k: v * t if net.quantities[k].content == "real" else v
+                                for k, v in base.values.items()})  # fmt: skip
+                            return Comparison("different", _where(where), env,
+                                              np.asarray(a.tolist(), dtype=float),
+                                              np.asarray(b.tolist(), dtype=float),
+                                              how="at high precision")  # fmt: skip
+            except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError,
+                    OverflowError):  # fmt: skip
+                continue
+    return None
 
 
 def _scalar(tree: Tree, sym_point: SymPoint):
@@ -427,8 +577,8 @@ def _decide_scalars(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None
             simplified = []
         if simplified and all(d == 0 for d in simplified):
             return Comparison("equal", how="proved exactly")
-        for d in simplified:  # SymPy proves them different: a nonzero number
-            if d.is_number and d.is_zero is False:
+        for d in simplified:  # SymPy proves them different: never zero (a number, e^{...})
+            if d.is_zero is False:
                 return _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r,
                                           how="proved exactly")  # fmt: skip
     found = _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r)
@@ -475,6 +625,8 @@ def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="",
     last = None
     chosen = points if points is not None else [{s: _generic(r) for s in symbols}
                                                 for _ in range(MP_POINTS)]  # fmt: skip
+    if how:  # known to differ: also where a bump such as e^{-10^6 x^2} shows, near 0
+        chosen = [*chosen, *({s: Fraction(k, 1000) for s in symbols} for k in (1, 0))]
     for at in chosen:
         for digits in (MP_DIGITS, 400):
             mp_point = MpPoint(net, sizes, at, setting.derivation, digits)

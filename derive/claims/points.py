@@ -173,6 +173,9 @@ class MpPoint(SymPoint):
 
     def __init__(self, net: Network, sizes: dict, at: dict, derivation=None, dps: int = 50):
         exact = {s: sp.Rational(v.numerator, v.denominator) for s, v in at.items()}
+        for symbol, value in net.constants.items():  # epsilon: its value, exactly
+            f = Fraction(value)
+            exact.setdefault(symbol, sp.Rational(f.numerator, f.denominator))
         super().__init__(net, sizes, derivation, opaque=False, at=exact)
         self.backend = MpBackend(dps)
         self.dps = dps
@@ -186,7 +189,8 @@ class MpPoint(SymPoint):
                                 otypes=[object])(exact)  # fmt: skip
 
     def constant(self, symbol):
-        return self.backend.mpmath.mpf(float(self.net.constants[symbol]))
+        f = Fraction(self.net.constants[symbol])
+        return self.backend.mpmath.mpf(f.numerator) / f.denominator
 
 
 def rational_point(point: FloatPoint, sym_point: SymPoint) -> dict:

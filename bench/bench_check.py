@@ -206,7 +206,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pdf", action="store_true", help="also each student's feedback PDF")
     parser.add_argument("--compare", metavar="REV", help="also time the same claims at REV")
-    parser.add_argument("--repeat", type=int, default=3, help="turns of --compare")
+    parser.add_argument("--repeat", type=int, default=3, help="turns of --compare, --against")
+    parser.add_argument("--against", metavar="REV",
+                        help="also grade the same class with this bench as it was at REV, "
+                        "taking turns with today's (its own assignment and answers)")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="derive-class-") as tmp:
         seconds, summary = grade(Path(tmp), args.students, args.workers, args.pdf)
@@ -223,6 +226,40 @@ def main() -> None:
           f"{dict(counts)}")  # fmt: skip
     if args.compare:
         compare(args.compare, args.students, args.workers, args.repeat)
+    if args.against:
+        against(args.against, args.students, args.workers, args.repeat)
+
+
+def against(rev: str, students: int, workers: int, repeat: int) -> None:
+    """This bench at ``rev`` and today, each in a fresh process, taking turns; medians."""
+    import statistics
+
+    def seconds(tree: Path) -> float:
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        done = subprocess.run([sys.executable, str(tree / "bench" / "bench_check.py"),
+                               "--students", str(students), "--workers", str(workers)],
+                              env=env, cwd=tree, capture_output=True, text=True,
+                              check=True)  # fmt: skip
+        return float(re.search(r"workers: ([\d.]+) s", done.stdout).group(1))
+
+    with tempfile.TemporaryDirectory(prefix="derive-against-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
+                       check=True, capture_output=True)  # fmt: skip
+        try:
+            olds, news = [], []
+            for _ in range(repeat):
+                olds.append(seconds(tree))
+                news.append(seconds(ROOT))
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                           check=False, capture_output=True)  # fmt: skip
+    old, new = statistics.median(olds), statistics.median(news)
+    turns = ", ".join(f"{n / o:.2f}" for o, n in zip(olds, news))
+    print(
+        f"the same class, medians of {repeat}: at {rev} {old:.1f} s, today {new:.1f} s: "
+        f"{new / old:.2f}x (each turn: {turns})"
+    )
 
 
 if __name__ == "__main__":

@@ -132,13 +132,14 @@ class Checker:
         self._asked: dict[str, ast.Node] = {}
         self._compiled: dict[int, Compiled] = {}
         self._definitions: dict[str, ast.Node] | None = None
-        self._symbolic: dict = {}  # derivatives of students' expressions, per claim
+        self._symbolic: dict = {}  # derivatives of students' expressions, by their trees
         self.secret = context.secret or _PROCESS_SECRET
 
     # --- one claim --------------------------------------------------------------------------
     def check(self, entry: ClaimEntry, seconds: float = SECONDS_PER_CLAIM) -> ClaimResult:
         start = time.perf_counter()
-        self._symbolic = {}
+        if len(self._symbolic) > 256:
+            self._symbolic = {}
         self._shown = None
         try:
             with time_limit(seconds):
@@ -485,11 +486,11 @@ class Checker:
             raise InvalidClaim("a derivative is by one declared symbol")
         point = ev.point
         sizes_key = tuple(sorted((str(k), int(v)) for k, v in point.sizes.items()))
-        key = (id(node), tuple(sorted(env.items())), sizes_key)
+        key = (node, meaning.notation, tuple(sorted(env.items())), sizes_key)
         if key not in self._symbolic:
             self._symbolic[key] = self._symbolic_derivative(node, env, q, letters, point.sizes,
                                                             meaning)  # fmt: skip
-        matrix, symbols, fn = self._symbolic[key]
+        matrix, symbols, fn, where = self._symbolic[key]
         if isinstance(point, SymPoint) and not isinstance(point, MpPoint):
             values = matrix if point.at is None else np.vectorize(
                 lambda e: sym(e).xreplace(point.at), otypes=[object])(matrix)  # fmt: skip
@@ -502,14 +503,16 @@ class Checker:
 
             with mp.workdps(point.dps):
                 return np.vectorize(at, otypes=[object])(matrix)
-        args = [_float_entry(point, s) for s in symbols]
+        args = [float(point.leaf(q, i)[r, c]) for q, i, r, c in where]
         with np.errstate(all="ignore"):
             out = np.asarray(fn(*args), dtype=float)
         return out.reshape(matrix.shape)
 
     def _symbolic_derivative(self, node, env, q: Quantity, letters, sizes: dict,
                              meaning: Meaning):  # fmt: skip
-        sym_point = SymPoint(self.symbols_net, sizes)
+        from derive.claims.points import sym_point as shared
+
+        sym_point = shared(self.symbols_net, sizes)
         f = Evaluator(meaning, sym_point).value(node.f, env)
         x = sym_point.leaf(q, None)
         if letters is not None:
@@ -537,9 +540,10 @@ class Checker:
                 f"the derivative of a {_shape(f)} expression by a {_shape(x)} one: derive checks "
                 "gradients of numbers and Jacobians of vectors by vectors"
             )
-        symbols = sym_point.symbols()
+        entries = sym_point.entries()
+        symbols = [s for s, _ in entries]
         fn = sp.lambdify(symbols, sp.Matrix(out.tolist()), "numpy", cse=True)
-        return out, symbols, fn
+        return out, symbols, fn, [w for _, w in entries]
 
     # --- number claims ------------------------------------------------------------------------
     def check_number(self, entry, lhs: ast.Node, number: Fraction, meaning: Meaning) -> ClaimResult:
@@ -794,20 +798,6 @@ def replace_names(meaning: Meaning, q: Quantity) -> Meaning:
 def _name_of(q: Quantity) -> tuple:
     base, _, sub = q.name.partition("_")
     return (base, sub or None)
-
-
-def _float_entry(point: FloatPoint, symbol: sp.Symbol) -> float:
-    """The value at a float point of one entry symbol of the Expander (``W[2,1]``, ``x^1[3]``)."""
-    name = symbol.name
-    stem, _, rest = name.partition("[")
-    sample = None
-    if "^" in stem:
-        stem, _, s = stem.partition("^")
-        sample = int(s) - 1
-    q = point.net.quantities[stem]
-    where = [int(k) - 1 for k in rest.rstrip("]").split(",")]
-    value = point.leaf(q, sample)
-    return float(value[where[0], where[1] if len(where) > 1 else 0])
 
 
 def _shape(x) -> str:

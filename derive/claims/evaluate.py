@@ -187,9 +187,8 @@ class MpBackend(Backend):
     def __init__(self, dps: int = 50):
         import mpmath
 
-        self.mp = mpmath.mp.clone() if hasattr(mpmath.mp, "clone") else mpmath.mp
         self.dps = dps
-        self.mpmath = mpmath
+        self.mpmath = mpmath  # its precision set by the caller: with mpmath.workdps(dps)
 
     def number(self, x: Fraction):
         return self.mpmath.mpf(x.numerator) / x.denominator

@@ -24,6 +24,28 @@ from derive.compile import compile_expressions, size_names
 from derive.expr import Leaf, Quantity, m, sym
 from derive.graph import Network
 
+_LAYOUTS: dict = {}  # (network, sizes) -> (dims by shape, size names, internal shapes)
+
+
+def _layout(net: Network, sizes: dict):
+    """What one set of sizes makes of a network's shapes, worked out with SymPy once (a claim
+    makes hundreds of points; each used to pay SymPy's subs for every quantity)."""
+    key = (id(net), tuple(sorted((str(k), int(v)) for k, v in sizes.items())))
+    if key not in _LAYOUTS:
+        from derive.compile import internal_shape
+
+        if len(_LAYOUTS) > 256:
+            _LAYOUTS.clear()
+        dims = {q.shape: tuple(int(sym(d).subs(sizes)) for d in q.shape)
+                for q in net.quantities.values()}  # fmt: skip
+        by_size: dict[int, list[str]] = {}
+        for d, n in sizes.items():
+            by_size.setdefault(int(n), []).append(str(d))
+        names = {n: ns[0] for n, ns in by_size.items() if len(ns) == 1}
+        shapes = {q.name: internal_shape(q, sizes) for q in net.inputs + net.params}
+        _LAYOUTS[key] = (dims, names, shapes, net)  # net kept: its id stays its own
+    return _LAYOUTS[key]
+
 
 class _Point:
     backend = FLOAT
@@ -31,18 +53,16 @@ class _Point:
     def __init__(self, net: Network, sizes: dict):
         self.net, self.sizes = net, sizes
         self.m = int(sizes[m])
-        self._dims = {q.shape: tuple(int(sym(d).subs(sizes)) for d in q.shape)
-                      for q in net.quantities.values()}  # fmt: skip
-        by_size: dict[int, list[str]] = {}
-        for d, n in sizes.items():
-            by_size.setdefault(int(n), []).append(str(d))
-        self._names = {n: names[0] for n, names in by_size.items() if len(names) == 1}
+        self._dims, self._names, self.shapes, _ = _layout(net, sizes)
 
     def dims(self, q: Quantity) -> tuple[int, int]:
         return self._dims[q.shape]
 
     def size(self, dim) -> int:
-        return int(sym(dim).subs(self.sizes))
+        if isinstance(dim, int):
+            return dim
+        value = self.sizes.get(dim)
+        return int(value) if value is not None else int(sym(dim).subs(self.sizes))
 
     def shape_text(self, shape) -> str:
         """A shape in the names of the sizes where they tell (every size is different in the
@@ -65,14 +85,32 @@ class Compiled:
 
 
 class FloatPoint(_Point):
+    """The nodes and the derivatives are computed when first asked for (a condition probed
+    along a ray needs the nodes only, an identity of inputs neither)."""
+
     def __init__(self, compiled: Compiled, sizes: dict, values: dict):
         super().__init__(compiled.net, sizes)
         self.values = values  # internal layout (samples first)
-        names = size_names(sizes)
-        with np.errstate(all="ignore"):
-            self.nodes = compiled.forward(values, names) if compiled.forward else {}
-            self.derived = compiled.derived(values, names) if compiled.derived else {}
+        self.compiled = compiled
+        self._nodes: dict | None = None
+        self._derived: dict | None = None
         self._items = compiled.items
+
+    @property
+    def nodes(self) -> dict:
+        if self._nodes is None:
+            with np.errstate(all="ignore"):
+                forward = self.compiled.forward
+                self._nodes = forward(self.values, size_names(self.sizes)) if forward else {}
+        return self._nodes
+
+    @property
+    def derived(self) -> dict:
+        if self._derived is None:
+            with np.errstate(all="ignore"):
+                fn = self.compiled.derived
+                self._derived = fn(self.values, size_names(self.sizes)) if fn else {}
+        return self._derived
 
     def _two_d(self, array, q: Quantity, sample: int | None):
         array = np.asarray(array, dtype=float)
@@ -102,15 +140,20 @@ class FloatPoint(_Point):
 
 def random_point(compiled: Compiled, sizes: dict, rng: np.random.Generator,
                  scale: float = 1.0) -> FloatPoint:  # fmt: skip
-    """Inputs and parameters drawn as the numeric proof draws them, real ones times
-    ``scale`` (one-hot labels and masks as they are)."""
-    from derive.numeric import random_values
-
-    values = random_values(compiled.net, sizes, rng)
-    if scale != 1.0:
-        for q in compiled.net.inputs + compiled.net.params:
-            if q.content == "real":
-                values[q.name] = values[q.name] * scale
+    """Inputs and parameters drawn as the numeric proof draws them (see
+    :func:`derive.numeric.random_values`), real ones times ``scale`` (one-hot labels and masks
+    as they are)."""
+    shapes = _layout(compiled.net, sizes)[2]
+    values = {}
+    for q in compiled.net.inputs + compiled.net.params:
+        shape = shapes[q.name]
+        if q.content == "onehot":
+            n = shape[-1]
+            values[q.name] = np.eye(n)[rng.integers(0, n, size=shape[:-1])]
+        elif q.content == "mask":
+            values[q.name] = (rng.random(shape) < q.keep) / q.keep
+        else:
+            values[q.name] = rng.normal(size=shape) * scale
     return FloatPoint(compiled, sizes, values)
 
 
@@ -160,11 +203,22 @@ class SymPoint(_Point):
 
     def symbols(self) -> list[sp.Symbol]:
         """Every symbol of the inputs and parameters, in a fixed order."""
-        out = []
-        for q in self.net.inputs + self.net.params:
-            for i in range(self.m) if q.batched else [None]:
-                out += [s for s in self.expander.leaf_symbols(q, i) if isinstance(s, sp.Symbol)]
-        return out
+        return [s for s, _ in self.entries()]
+
+    def entries(self) -> list[tuple[sp.Symbol, tuple]]:
+        """Every symbol of the inputs and parameters with where it is: (quantity, sample,
+        row, column)."""
+        if not hasattr(self, "_entries"):
+            out = []
+            for q in self.net.inputs + self.net.params:
+                for i in range(self.m) if q.batched else [None]:
+                    mat = self.expander.leaf_symbols(q, i)
+                    for r in range(mat.rows):
+                        for c in range(mat.cols):
+                            if isinstance(mat[r, c], sp.Symbol):
+                                out.append((mat[r, c], (q, i, r, c)))
+            self._entries = out
+        return self._entries
 
 
 class MpPoint(SymPoint):
@@ -183,14 +237,34 @@ class MpPoint(SymPoint):
     def _finish(self, matrix: sp.Matrix):
         exact = super()._finish(matrix)
         mp = self.backend.mpmath
+
+        def number(e):
+            if isinstance(e, sp.Rational):  # an input's or a parameter's own value: exact
+                return mp.mpf(e.p) / e.q
+            value = sp.N(e, self.dps)
+            return mp.mpf(value) if value.is_real is not False else mp.mpc(complex(value))
+
         with mp.workdps(self.dps):
-            return np.vectorize(lambda e: mp.mpf(sp.N(e, self.dps)) if sym(e).is_real
-                                is not False else mp.mpc(complex(sp.N(e, self.dps))),
-                                otypes=[object])(exact)  # fmt: skip
+            return np.vectorize(number, otypes=[object])(exact)
 
     def constant(self, symbol):
         f = Fraction(self.net.constants[symbol])
         return self.backend.mpmath.mpf(f.numerator) / f.denominator
+
+
+_SYM_POINTS: dict = {}
+
+
+def sym_point(net: Network, sizes: dict, derivation=None, opaque: bool = False) -> SymPoint:
+    """A SymPoint of symbols (no ``at``), shared: what it expands (the network's nodes and
+    derivatives at these sizes) is the same for every claim."""
+    key = (id(net), id(derivation), opaque,
+           tuple(sorted((str(k), int(v)) for k, v in sizes.items())))  # fmt: skip
+    if key not in _SYM_POINTS:
+        if len(_SYM_POINTS) > 64:
+            _SYM_POINTS.clear()
+        _SYM_POINTS[key] = (SymPoint(net, sizes, derivation, opaque), net, derivation)
+    return _SYM_POINTS[key][0]
 
 
 def rational_point(point: FloatPoint, sym_point: SymPoint) -> dict:

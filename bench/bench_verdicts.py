@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-KINDS = ("region", "region-plus", "constant", "transpose", "tiny")
+KINDS = ("region", "region-plus", "constant", "transpose", "tiny", "index")
 
 
 def wrong_claims(n: int, seed: int = 0):

@@ -12,7 +12,7 @@ import yaml
 from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from test_fuzz import NETWORK_ATOMS, SYMBOL_ATOMS, expressions
-from test_verdicts import CASES
+from test_verdicts import CASES, COOKBOOK
 
 from derive.claims import ParseError, parse_claim
 from derive.claims.latex import to_latex
@@ -22,7 +22,7 @@ FUNCTIONS = frozenset({"S"})
 
 
 def written() -> list[str]:
-    texts = [c for _, c, _ in CASES]
+    texts = [c for _, c, _ in CASES] + [c for c, _ in COOKBOOK]
     for path in [*glob.glob(str(ROOT / "tests/data/claims/*.yaml")),
                  *glob.glob(str(ROOT / "examples/**/*.yaml"), recursive=True)]:  # fmt: skip
         data = yaml.safe_load(open(path)) or {}

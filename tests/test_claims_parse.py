@@ -586,7 +586,7 @@ def test_number_fraction():
         ("\\log_2 x", 0, "subscript or label on the function log"),
         ("\\frac{d}{dx}", 0, "expected an expression to differentiate"),
         ("d/dx", 0, "expected an expression to differentiate"),
-        ("\\frac{\\partial^2 L}{\\partial x^2}", 6, "higher derivatives"),
+        ("\\frac{\\partial^3 L}{\\partial x^3}", 6, "higher derivatives"),
         ("\\partial L", 0, "\\partial outside a derivative"),
         ("\\hat{x + y}", 0, "\\hat must be put on a name"),
         ("(a + b)_{B}", 9, "a subscript must follow a name, or be the indices of an entry"),

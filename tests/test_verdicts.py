@@ -165,6 +165,10 @@ CASES = [
     ("batchnorm", r"\hat{\mathbf{s}}^i = \frac{\mathbf{s}^i - \boldsymbol{\mu}_b}{\sqrt{"
      r"\mathbf{v}_b}}", "incorrect"),  # the epsilon matters (it is 1e-5 here: exactly)
     ("klayer", r"\mathbf{s}_2^i = W_{2} \mathbf{x}^{(1)i} + \mathbf{b}_{2}", "correct"),
+    ("mlp", r"\frac{\partial J}{\partial W_2} = \frac{1}{m}\sum_{i=1}^{m}" + PY
+     + r"(\mathbf{h}^i)^T", "correct"),
+    ("linear_softmax", r"\frac{\partial J}{\partial W} = \frac{1}{m}\sum_{i=1}^{m}" + PY
+     + r"(\mathbf{x}^i)^T + 2 \lambda W", "correct"),
 ]  # fmt: skip
 
 
@@ -213,3 +217,99 @@ def test_a_wrong_constant_factor_is_named():
     half = r"\frac{\partial E}{\partial o} = \frac{2}{m}(o - t)"
     result = checker("hand321").check(ClaimEntry("q", half))
     assert result.verdict == "incorrect" and result.slip == "a wrong constant factor", result
+
+
+# The Matrix Cookbook (Petersen & Pedersen, 2012), sections 2.4 to 2.7 (scalar forms, traces,
+# vector and Frobenius norms), in its layout (the derivative by X has X's shape) and its words:
+# x, a, b vectors; X, A, B, C, D square. "incorrect" cases are the identity with one slip.
+COOKBOOK_SYMBOLS = {
+    "x": {"vector": "n"}, "a": {"vector": "n"}, "b": {"vector": "n"}, "c": {"vector": "n"},
+    "X": {"matrix": ["n", "n"]}, "A": {"matrix": ["n", "n"]}, "B": {"matrix": ["n", "n"]},
+    "C": {"matrix": ["n", "n"]}, "D": {"matrix": ["n", "n"]}, "s": "scalar", "u": "scalar",
+}  # fmt: skip
+COOKBOOK = [
+    # 2.4.1 first order
+    (r"\frac{\partial x^T a}{\partial x} = a", "correct"),
+    (r"\frac{\partial a^T X b}{\partial X} = a b^T", "correct"),
+    (r"\frac{\partial a^T X b}{\partial X} = b a^T", "incorrect"),
+    (r"\frac{\partial a^T X^T b}{\partial X} = b a^T", "correct"),
+    (r"\frac{\partial a^T X a}{\partial X} = a a^T", "correct"),
+    (r"\frac{\partial X_{kl}}{\partial X_{ij}} = \delta_{ik}\delta_{lj}", "correct"),
+    (r"\frac{\partial (X A)_{ij}}{\partial X_{mn}} = \delta_{im} A_{nj}", "correct"),
+    (r"\frac{\partial (X A)_{ij}}{\partial X_{mn}} = \delta_{jm} A_{ni}", "incorrect"),
+    (r"\frac{\partial (X^T A)_{ij}}{\partial X_{mn}} = \delta_{in} A_{mj}", "correct"),
+    (r"\frac{\partial (X^T A)_{ij}}{\partial X_{mn}} = \delta_{im} A_{nj}", "incorrect"),
+    # 2.4.2 second order
+    (r"\frac{\partial}{\partial X} b^T X^T X c = X (b c^T + c b^T)", "correct"),
+    (r"\frac{\partial}{\partial X} b^T X^T X c = 2 X b c^T", "incorrect"),  # only if b = c
+    (r"\frac{\partial}{\partial x} (A x + b)^T C (D x + c) = A^T C (D x + c) + D^T C^T (A x + b)",
+     "correct"),
+    (r"\frac{\partial}{\partial X} b^T X^T D X c = D^T X b c^T + D X c b^T", "correct"),
+    (r"\frac{\partial}{\partial X} (X b + c)^T D (X b + c) = (D + D^T)(X b + c) b^T", "correct"),
+    (r"\frac{\partial x^T B x}{\partial x} = (B + B^T) x", "correct"),
+    (r"\frac{\partial x^T B x}{\partial x} = 2 B x", "incorrect"),  # only for symmetric B
+    (r"\nabla_x x^T B x = (B + B^T) x", "correct"),
+    (r"\frac{\partial^2 x^T B x}{\partial x \partial x^T} = B + B^T", "correct"),
+    (r"\frac{\partial^2 x^T B x}{\partial x \partial x^T} = 2 B", "incorrect"),
+    # 2.4.3 higher order: a sum whose index is an exponent
+    (r"\frac{\partial}{\partial X} a^T X^3 b = \sum_{r=0}^{2} (X^r)^T a b^T (X^{2-r})^T", "correct"),
+    (r"\frac{\partial}{\partial X} a^T X^3 b = \sum_{r=0}^{2} (X^r)^T a b^T (X^{3-r})^T",
+     "incorrect"),
+    (r"\frac{\partial}{\partial X} a^T X^3 b = \sum_{r=1}^{2} (X^r)^T a b^T (X^{2-r})^T",
+     "incorrect"),
+    # 2.5 traces
+    (r"\frac{\partial \operatorname{tr}(X)}{\partial X} = I", "correct"),
+    (r"\frac{\partial \operatorname{tr}(X)}{\partial X} = 2 I", "incorrect"),
+    (r"\frac{\partial \operatorname{tr}(X A)}{\partial X} = A^T", "correct"),
+    (r"\frac{\partial \operatorname{tr}(A X B)}{\partial X} = A^T B^T", "correct"),
+    (r"\frac{\partial \operatorname{tr}(A X B)}{\partial X} = B A", "incorrect"),
+    (r"\frac{\partial \operatorname{tr}(A X^T B)}{\partial X} = B A", "correct"),
+    (r"\frac{\partial \operatorname{tr}(X^2)}{\partial X} = 2 X^T", "correct"),
+    (r"\frac{\partial \operatorname{tr}(X^2)}{\partial X} = 2 X", "incorrect"),  # a square power
+    (r"\frac{\partial \operatorname{tr}(X^T B X)}{\partial X} = B X + B^T X", "correct"),
+    (r"\frac{\partial \operatorname{tr}(X B X^T)}{\partial X} = X B^T + X B", "correct"),
+    (r"\frac{\partial \operatorname{tr}(A X B X)}{\partial X} = A^T X^T B^T + B^T X^T A^T",
+     "correct"),
+    (r"\frac{\partial \operatorname{tr}(X^T X)}{\partial X} = 2 X", "correct"),
+    (r"\frac{\partial \operatorname{tr}(X^T B X C)}{\partial X} = B X C + B^T X C^T", "correct"),
+    (r"\frac{\partial \operatorname{tr}(X^T B X C)}{\partial X} = B X C + B X C^T", "incorrect"),
+    (r"\frac{\partial \operatorname{tr}(A X B X^T C)}{\partial X} = A^T C^T X B^T + C A X B",
+     "correct"),
+    (r"\frac{\partial}{\partial X} \operatorname{tr}[(A X B + C)(A X B + C)^T] = "
+     r"2 A^T (A X B + C) B^T", "correct"),
+    (r"\frac{\partial \operatorname{tr}(X^3)}{\partial X} = 3 (X^2)^T", "correct"),
+    (r"\frac{\partial}{\partial X} \operatorname{tr}(A X^3) = \sum_{r=0}^{2} (X^r A X^{2-r})^T",
+     "correct"),
+    (r"\frac{\partial \operatorname{tr}(A X^{-1} B)}{\partial X} = -(X^{-1} B A X^{-1})^T",
+     "correct"),
+    (r"\frac{\partial a^T X^{-1} b}{\partial X} = - X^{-T} a b^T X^{-T}", "correct"),
+    (r"\frac{\partial a^T X^{-1} b}{\partial X} = - X^{-1} a b^T X^{-1}", "incorrect"),
+    (r"\frac{\partial \det(X)}{\partial X} = \det(X) X^{-T}", "correct"),
+    (r"\frac{\partial \det(X)}{\partial X} = \det(X) X^{-1}", "incorrect"),
+    (r"\frac{\partial \log |\det(X)|}{\partial X} = (X^{-1})^T", "correct"),
+    # the matrix exponential is not entry by entry: refused, never judged
+    (r"\frac{\partial \operatorname{tr}(e^X)}{\partial X} = (e^X)^T", "invalid"),
+    # 2.6 vector norms
+    (r"\frac{\partial \|x - a\|_2}{\partial x} = \frac{x - a}{\|x - a\|_2}", "correct"),
+    (r"\frac{\partial \|x - a\|_2}{\partial x} = \frac{x - a}{\|x - a\|_2^2}", "incorrect"),
+    (r"\frac{\partial}{\partial x} \frac{x - a}{\|x - a\|_2} = \frac{I}{\|x - a\|_2} - "
+     r"\frac{(x - a)(x - a)^T}{\|x - a\|_2^3}", "correct"),
+    (r"\frac{\partial}{\partial x} \frac{x - a}{\|x - a\|_2} = \frac{I}{\|x - a\|_2}", "incorrect"),
+    (r"\frac{\partial \|x\|_2^2}{\partial x} = 2 x", "correct"),
+    (r"\frac{\partial \lVert x \rVert_2}{\partial x} = \frac{x}{\lVert x \rVert_2}", "correct"),
+    # 2.7 the Frobenius norm
+    (r"\frac{\partial \|X\|_F^2}{\partial X} = 2 X", "correct"),
+    (r"\frac{\partial \|X\|_{\mathrm{F}}^2}{\partial X} = X", "incorrect"),
+    # second derivatives of numbers
+    (r"\frac{d^2 \sigma(s)}{ds^2} = \sigma(s)(1-\sigma(s))(1-2\sigma(s))", "correct"),
+    (r"\frac{d^2 \sigma(s)}{ds^2} = \sigma(s)(1-\sigma(s))", "incorrect"),
+    (r"\frac{\partial^2 (s^2 u^3)}{\partial s \partial u} = 6 s u^2", "correct"),
+    (r"\sum_{k=0}^{3} k^2 = 14", "correct"),
+    (r"\sum_{k=0}^{3} k^2 = 15", "incorrect"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("claim, expected", COOKBOOK, ids=[f"{k}" for k in range(len(COOKBOOK))])
+def test_matrix_cookbook(claim, expected):
+    got, message = verdict(None, claim, symbols=COOKBOOK_SYMBOLS, functions={})
+    assert got == expected, f"{claim}\n{got}: {message}"

@@ -9,12 +9,17 @@ everywhere":
 - a constant changed: the right-hand side times a number other than 1;
 - a transpose swapped: the right-hand side of a gradient of the loss transposed (a shape that
   no longer fits, or a square matrix that is not symmetric);
-- a tiny term: plus 10^{-k} times a term that does not vanish.
+- a tiny term: plus 10^{-k} times a term that does not vanish;
+- an index moved across sums: in a sum over the samples of a product L^i R^i, the factor R
+  read at the inner index of a new mean, L^i (1/m sum_j R^j): the sum over i then misses the
+  covariance of L and R over the batch, which for these networks is not identically zero.
 
 `bench/bench_verdicts.py` runs the same family at scale (3,000 claims).
 """
 
 from __future__ import annotations
+
+from dataclasses import fields, replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,6 +47,42 @@ def _names(node):
         yield from _names(child)
 
 
+def _reindexed(node, old: str, new: str):
+    """The tree with the sample index ``old`` read as ``new`` (x^i, x^{(i)})."""
+    if isinstance(node, ast.Sup) and node.exponent == ast.Name(old):
+        return replace(node, base=_reindexed(node.base, old, new), exponent=ast.Name(new))
+    if isinstance(node, ast.Name) and node.label == old:
+        return replace(node, label=new)
+    changes = {}
+    for f in fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, ast.Node):
+            changes[f.name] = _reindexed(value, old, new)
+        elif isinstance(value, tuple) and any(isinstance(v, ast.Node) for v in value):
+            changes[f.name] = tuple(_reindexed(v, old, new) if isinstance(v, ast.Node) else v
+                                    for v in value)  # fmt: skip
+    return replace(node, **changes) if changes else node
+
+
+def _moved_index(node, j: str = "l"):
+    """The first sum over i of a product whose two factors both read sample i, its right factor
+    moved to a mean over j (a letter the claim does not use); None when there is no such sum."""
+    if isinstance(node, ast.Sum) and node.index == "i" and isinstance(node.body, ast.BinOp) and (
+            node.body.op in ("*", "hadamard")):  # fmt: skip
+        left, right = node.body.left, node.body.right
+        moved = _reindexed(right, "i", j)
+        if moved != right and _reindexed(left, "i", j) != left:
+            mean = ast.BinOp("/", ast.Sum(j, ast.Number("1"), ast.Name("m"), moved), ast.Name("m"))
+            return replace(node, body=replace(node.body, right=mean))
+    for f in fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, ast.Node):
+            found = _moved_index(value, j)
+            if found is not None:
+                return replace(node, **{f.name: found})
+    return None
+
+
 def mutate(net, claim: str, kind: str, threshold: float, factor: int) -> str | None:
     tree = parse_claim(claim, frozenset({"S"}))
     lhs, rhs = tree.sides[0], tree.sides[-1]
@@ -61,6 +102,11 @@ def mutate(net, claim: str, kind: str, threshold: float, factor: int) -> str | N
         if net is None or not isinstance(lhs, ast.Derivative) or isinstance(lhs.var, ast.Component):
             return None
         return f"{to_latex(lhs)} = \\left({rhs_tex}\\right)^T"
+    if kind == "index":
+        used = {n.base for n in _names(tree)} | {c for n in _names(tree) for c in n.sub or ""}
+        fresh = next(c for c in "ljkrq" if c not in used)
+        moved = _moved_index(rhs, fresh)
+        return None if moved is None else f"{to_latex(lhs)} = {to_latex(moved)}"
     if kind == "tiny":
         if v is None:
             return None
@@ -72,7 +118,7 @@ def mutate(net, claim: str, kind: str, threshold: float, factor: int) -> str | N
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])  # fmt: skip
 @given(
     st.sampled_from(RIGHT),
-    st.sampled_from(["region", "region-plus", "constant", "transpose", "tiny"]),
+    st.sampled_from(["region", "region-plus", "constant", "transpose", "tiny", "index"]),
     st.sampled_from([3.0, 10.0, 50.0, 1000.0]),
     st.integers(1, 9),
 )
@@ -83,6 +129,16 @@ def test_a_wrong_claim_made_from_a_right_one_is_never_right(right, kind, thresho
         return
     got, message = verdict(net, wrong)
     assert got not in ("correct", "almost-everywhere"), f"{wrong}\n{got}: {message}"
+
+
+def test_indices_moved_across_sums_are_wrong():
+    """Every right claim with a sum of a product over the samples, its index moved."""
+    moved = [(net, mutate(net, claim, "index", 0, 0)) for net, claim in RIGHT]
+    moved = [(net, wrong) for net, wrong in moved if wrong is not None]
+    assert len(moved) >= 4, moved
+    for net, wrong in moved:
+        got, message = verdict(net, wrong)
+        assert got == "incorrect", f"{wrong}\n{got}: {message}"
 
 
 def test_the_right_claims_are_right():

@@ -153,6 +153,7 @@ BUILTIN_FUNCTIONS = frozenset(
         "sin",
         "cos",
         "tr",  # \operatorname{tr}, trace
+        "det",
         "logsumexp",
     }
 )

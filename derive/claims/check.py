@@ -283,7 +283,9 @@ class Checker:
                 q.shape == (1, 1) for q in self.symbols_net.quantities.values() if q.name in used
             )
         try:
-            outcome = decide(Tree(a, meaning), Tree(b, meaning), setting, quick=repairing)
+            left, right = Tree(a, meaning), Tree(b, meaning)
+            left.like, right.like = Tree(b, meaning), Tree(a, meaning)
+            outcome = decide(left, right, setting, quick=repairing)
         except ShapesDiffer as err:
             return _result(entry, "invalid", str(err))
         if outcome.verdict == "equal":
@@ -712,7 +714,7 @@ class Checker:
             right = self.symbol_formula(a, meaning)
         if right is None:
             return None
-        claimed = Tree(b, meaning)
+        claimed = Tree(b, meaning, like=Tree(a, meaning))
         from derive.claims.decide import environments, size_sets
         from derive.claims.points import random_point
 

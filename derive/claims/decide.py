@@ -77,9 +77,13 @@ class Tree(Side):
 
     node: ast.Node
     meaning: Meaning
+    like: Side | None = None  # the other side: the shape of a lone I or 1 (d x / d x = I)
 
     def value(self, point, env: dict):
-        return Evaluator(self.meaning, point).value(self.node, env)
+        ev = Evaluator(self.meaning, point)
+        if self.like is None:
+            return ev.value(self.node, env)
+        return ev.value(self.node, env, like=lambda: self.like.value(point, env).shape)
 
     def conditions(self) -> list[ast.Node]:
         return conditions_of(self.node)
@@ -230,7 +234,9 @@ def decide(lhs: Side, rhs: Side, setting: Setting, quick: bool = False) -> Compa
     return exact or Comparison("equal", how="at random points, at two sets of sizes")
 
 
-EXTREME = (1e-3, 1e3)  # a constant smaller or larger makes float64 closeness meaningless
+EXTREME = (1e-3, 1e3)
+MAX_MP_DIGITS = 3000  # the most digits a point is computed with
+MP_NETWORK_POINTS = 4  # random points of a network checked in high precision (sizes 2 and 3)  # a constant smaller or larger makes float64 closeness meaningless
 
 
 def _extreme_constants(side: Side) -> bool:
@@ -281,26 +287,28 @@ def _in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | N
     from derive.claims.points import MpPoint, rational_point
 
     net = setting.net
-    sizes = {**{d: 2 for d in net.dims}, m: 2}
     rng = np.random.default_rng(setting.seed ^ 0xD161)
-    try:
-        float_point = random_point(setting.compiled, sizes, rng)
-        sym_point = shared_sym_point(net, sizes, setting.derivation)
-        at = rational_point(float_point, sym_point)
-        mp_point = MpPoint(net, sizes, at, setting.derivation, MP_DIGITS)
-        mpmath = mp_point.backend.mpmath
-        with mpmath.workdps(MP_DIGITS):
-            for env in environments(lhs, mp_point, limit=8):
-                a, b = both(lhs, rhs, mp_point, env)
-                for x, y in zip(a.reshape(-1), b.reshape(-1)):
-                    size = max(abs(x), abs(y), 1)
-                    if abs(x - y) > size * mpmath.mpf(10) ** (-(MP_DIGITS - 15)):
-                        return Comparison("different", _where(float_point), env,
-                                          np.asarray(a.tolist(), dtype=float),
-                                          np.asarray(b.tolist(), dtype=float),
-                                          how="at high precision")  # fmt: skip
-    except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError, OverflowError):
-        return None
+    # several points: at one, every value may be 0 (every ReLU off), which shows nothing
+    for k in range(MP_NETWORK_POINTS):
+        sizes = {**{d: 2 + k % 2 for d in net.dims}, m: 2}
+        try:
+            float_point = random_point(setting.compiled, sizes, rng)
+            sym_point = shared_sym_point(net, sizes, setting.derivation)
+            at = rational_point(float_point, sym_point)
+            mp_point = MpPoint(net, sizes, at, setting.derivation, MP_DIGITS)
+            mpmath = mp_point.backend.mpmath
+            with mpmath.workdps(MP_DIGITS):
+                for env in environments(lhs, mp_point, limit=8):
+                    a, b = both(lhs, rhs, mp_point, env)
+                    for x, y in zip(a.reshape(-1), b.reshape(-1)):
+                        size = max(abs(x), abs(y), 1)
+                        if abs(x - y) > size * mpmath.mpf(10) ** (-(MP_DIGITS - 15)):
+                            return Comparison("different", _where(float_point), env,
+                                              np.asarray(a.tolist(), dtype=float),
+                                              np.asarray(b.tolist(), dtype=float),
+                                              how="at high precision")  # fmt: skip
+        except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError, OverflowError):
+            continue
     return None
 
 
@@ -587,6 +595,10 @@ def _decide_scalars(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None
             if d.is_zero is False:
                 return _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r,
                                           how="proved exactly")  # fmt: skip
+            inside = _nonzero_piece(d)  # or never zero on an interval: 6 1[x > 3]
+            if inside is not None:
+                return _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r,
+                                          how="proved exactly", points=[inside])  # fmt: skip
     found = _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r)
     if found is None:
         extra = list(_boundary_rationals(lhs, rhs, sym_point, symbols, r))
@@ -596,6 +608,43 @@ def _decide_scalars(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None
     if found is not None:
         return found
     return Comparison("equal", how=f"in {MP_DIGITS}-digit arithmetic at {MP_POINTS} random points")
+
+
+def _nonzero_piece(d: sp.Expr) -> dict | None:
+    """A point inside an interval where a piecewise difference of one variable is a piece that
+    SymPy proves never zero (-6 for x > 3, -1/(e^x + 1) for x > 1000): the sides differ on a
+    set of positive measure, however small the difference is there. None when there is none."""
+    if not isinstance(d, sp.Piecewise) or len(d.free_symbols) != 1:
+        return None
+    (x,) = d.free_symbols
+    covered = sp.S.EmptySet
+    try:
+        for expr, cond in d.args:
+            region = sp.S.Reals if cond is sp.true else cond.as_set()
+            region, covered = sp.Complement(region, covered), sp.Union(covered, region)
+            if expr.is_zero is not False or region.measure == 0:
+                continue
+            parts = region.args if isinstance(region, sp.Union) else (region,)
+            for part in parts:
+                if isinstance(part, sp.Interval) and part.measure > 0:
+                    return {x: _inside(part)}
+    except (TypeError, ValueError, NotImplementedError, AttributeError):
+        return None
+    return None
+
+
+def _inside(interval: sp.Interval) -> Fraction:
+    a, b = interval.inf, interval.sup
+    if a.is_infinite and b.is_infinite:
+        return Fraction(1, 2)
+    if a.is_infinite:
+        mid = sp.floor(b) - sp.Rational(1, 2)
+    elif b.is_infinite:
+        mid = sp.ceiling(a) + sp.Rational(1, 2)
+    else:
+        mid = (a + b) / 2
+    mid = sp.Rational(sp.nsimplify(mid)) if not mid.is_Rational else mid
+    return Fraction(int(mid.p), int(mid.q))
 
 
 def _boundary_rationals(lhs, rhs, sym_point, symbols, r) -> Iterator[dict]:
@@ -634,9 +683,11 @@ def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="",
     if how:  # known to differ: also where a bump such as e^{-10^6 x^2} shows, near 0
         chosen = [*chosen, *({s: Fraction(k, 1000) for s in symbols} for k in (1, 0))]
     for at in chosen:
-        for digits in (MP_DIGITS, 400):
+        digits = MP_DIGITS
+        while True:
             mp_point = MpPoint(net, sizes, at, setting.derivation, digits)
             mpmath = mp_point.backend.mpmath
+            need = digits
             with mpmath.workdps(digits):
                 for env in envs:
                     try:
@@ -651,9 +702,25 @@ def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="",
                                           how=how or "at high precision")  # fmt: skip
                         if abs(x - y) > size * mpmath.mpf(10) ** (-(digits - 15)):
                             return last
-                    if size < mpmath.mpf(10) ** 30:
-                        break  # enough digits for values this size
+                        need = max(need, _digits_for(mpmath, x, y))
+            if need <= digits or digits >= MAX_MP_DIGITS:
+                break
+            digits = min(need, MAX_MP_DIGITS)  # values too large or too small for the digits
     return last if how else None
+
+
+def _digits_for(mpmath, x, y) -> int:
+    """The digits that resolve a difference of values this size: beyond the size of the larger
+    (e^{e^{12}} + 6), and below the smaller when it is tiny (1 - sigma(1000) = e^{-1000},
+    which 50 digits compute as 0)."""
+    need = MP_DIGITS
+    big = max(abs(x), abs(y))
+    if big > mpmath.mpf(10) ** 30:
+        need = max(need, MP_DIGITS + int(mpmath.log10(big)))
+    small = [abs(v) for v in (x, y) if v != 0]
+    if small and min(small) < mpmath.mpf(10) ** -30:
+        need = max(need, MP_DIGITS + int(-mpmath.log10(min(small))))
+    return need
 
 
 _PRIMES = [p for p in range(101, 1000) if all(p % d for d in range(2, 32))]

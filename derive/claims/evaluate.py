@@ -34,7 +34,11 @@ from derive.claims.meaning import MAX_POWER, MEANINGS, InvalidClaim, key_of, wri
 from derive.expr import Quantity
 from derive.ops.elementwise import ELEMENTWISE, S, ScalarFn
 
-INDEX_LETTERS = ("i", "j", "k", "l", "n")
+# functions that on a square matrix could mean the matrix function
+MATRIX_FUNCTIONS = ("exp", "log", "sin", "cos", "sqrt")
+INDEX_LETTERS = ("i", "j", "k", "l", "n")  # sample (superscript) or entry (subscript) indices
+# the letters of entries, in subscripts only: (XA)_{ij}, X_{mn}, x_r (The Matrix Cookbook's)
+COMPONENT_LETTERS = (*INDEX_LETTERS, "m", "p", "q", "r", "s", "t")
 IMPLICIT = "·"  # the sample of a per-sample quantity written without an index
 
 
@@ -90,6 +94,9 @@ class Backend:
 
     def inverse(self, x):
         return np.linalg.inv(x)
+
+    def det(self, x):
+        return np.linalg.det(x)
 
     def select(self, values, conditions):
         """The value of the first row whose condition (op, x: x op 0) holds, entry by entry;
@@ -165,6 +172,9 @@ class SymBackend(Backend):
     def inverse(self, x):
         return np.array(sp.Matrix(x).inv().tolist(), dtype=object)
 
+    def det(self, x):
+        return sp.Matrix(x).det(method="berkowitz")
+
     def select(self, values, conditions):
         rel = {">": sp.StrictGreaterThan, ">=": sp.GreaterThan, "<": sp.StrictLessThan,
                "<=": sp.LessThan, "=": sp.Eq, "!=": sp.Ne}  # fmt: skip
@@ -227,6 +237,9 @@ class MpBackend(Backend):
         m = self.mpmath.matrix(x.tolist()) ** -1
         return np.array(m.tolist(), dtype=object)
 
+    def det(self, x):
+        return self.mpmath.det(self.mpmath.matrix(x.tolist()))
+
     def select(self, values, conditions):
         tests = {">": lambda a: a > 0, ">=": lambda a: a >= 0, "<": lambda a: a < 0,
                  "<=": lambda a: a <= 0, "=": lambda a: a == 0, "!=": lambda a: a != 0}  # fmt: skip
@@ -268,11 +281,17 @@ class Meaning:
 
 @dataclass(frozen=True)
 class Ones:
-    """``\\mathbf{1}`` before its size is known from the operand it meets (times a number:
-    ``\\epsilon \\mathbf{1}`` in ``\\mathbf{v} + \\epsilon \\mathbf{1}``)."""
+    """``\\mathbf{1}`` (or, with ``eye``, the identity ``I``) before its size is known from the
+    operand it meets (times a number: ``\\epsilon \\mathbf{1}`` in ``\\mathbf{v} + \\epsilon
+    \\mathbf{1}``, ``I / \\|x\\|``)."""
 
     transposed: bool = False
     factor: object = None  # a 1 x 1 value, or None for 1
+    eye: bool = False
+
+    @property
+    def what(self) -> str:
+        return "the identity matrix" if self.eye else "a vector of ones"
 
 
 Env = dict  # index letter -> its value (0-based)
@@ -288,10 +307,13 @@ class Evaluator:
         self.kinds: dict[str, str] = {}  # index letter -> "sample" | "component", as met
 
     # --- entry points ---------------------------------------------------------------------
-    def value(self, node: ast.Node, env: Env):
+    def value(self, node: ast.Node, env: Env, like: Callable | None = None):
+        """``like() -> shape``: the shape a lone ``I`` or ``1`` (times numbers) takes."""
         out = self._value(node, env)
+        if isinstance(out, Ones) and like is not None:
+            return self._filled(out, like())
         if isinstance(out, Ones):
-            raise InvalidClaim("the size of a vector of ones is unclear: write it beside a vector")
+            raise InvalidClaim(f"the size of {out.what} is unclear: write it beside a vector")
         return out
 
     def _exact_power(self, node: ast.Sup):
@@ -343,9 +365,20 @@ class Evaluator:
             q = m.names.get(key_of(without))
             if q is not None and node.label in INDEX_LETTERS:
                 return self.quantity(q, without, env, node.label)
+        plain_letter = node.sub is None and node.label is None and not node.accents
+        if plain_letter and node.base in env and index is None:  # sum_{r=0}^{2} ... r: a number
+            return self.number(env[node.base] + 1)
+        if node.base == "I" and node.label is None and not node.accents:  # the identity
+            if node.sub is None:
+                return Ones(eye=True)
+            dim = m.dims.get(node.sub)
+            if dim is not None:
+                return self.backend.eye(int(self.point.size(dim)))
+            if node.sub.isascii() and node.sub.isdigit() and 1 <= int(node.sub) <= 100:
+                return self.backend.eye(int(node.sub))
         if key_of(node) == ("m", None, (), None):
             return self.number(self.point.m)
-        if node.sub is None and node.label is None and not node.accents:
+        if plain_letter:
             if node.base in m.constants:
                 return self.constant(m.constants[node.base])
         raise InvalidClaim(f"unknown name {_show(node)}")
@@ -445,12 +478,15 @@ class Evaluator:
             if exact is not None:
                 return exact
         if isinstance(base, ast.Name) and isinstance(exponent, ast.Name):
-            if exponent.base in INDEX_LETTERS and exponent.sub is None and not exponent.accents:
+            if (exponent.base in INDEX_LETTERS and exponent.sub is None and not exponent.accents
+                    and not self._counts(exponent.base, base, env)):  # fmt: skip
                 return self._name(base, env, index=exponent.base)
         if isinstance(base, ast.Name) and key_of(base) == ("e", None, (), None):
             if "e" not in {k[0] for k in self.meaning.names if k[1] is None}:
-                return self.backend.exp(self.value(exponent, env))
+                return self.backend.exp(self._entrywise("e^{...}", self.value(exponent, env)))
         power = _integer(exponent)
+        if power is None:
+            power = self._counted_power(exponent, env)
         if power is None:
             raise InvalidClaim("only whole-number powers are supported")
         if isinstance(base, ast.Norm) and power == 2 and not node.hadamard:
@@ -459,6 +495,35 @@ class Evaluator:
         if node.hadamard:  # x^{\circ 2}: entry by entry
             return self.number(1) / value ** (-power) if power < 0 else value**power
         return self.power(value, power)
+
+    def _counts(self, letter: str, base: ast.Name, env: Env) -> bool:
+        """In X^k, k is a power, not a sample, when a sum binds k as a count and X is not per
+        sample: \\sum_{k=0}^{2} X^k."""
+        if letter not in env or self.kinds.get(letter) == "sample":
+            return False
+        names = self.meaning.names
+        q = names.get(key_of(base)) or names.get(key_of(ast.Name(base.base, None, base.accents)))
+        return q is None or not q.batched
+
+    def _counted_power(self, node: ast.Node, env: Env) -> int | None:
+        """A whole exponent made of numbers and the indices of sums: X^{2-r}."""
+        if isinstance(node, ast.Number):
+            return _integer(node)
+        if isinstance(node, ast.Name):
+            plain = node.sub is None and node.label is None and not node.accents
+            if plain and node.base in env and self.kinds.get(node.base) != "sample":
+                return env[node.base] + 1
+            return None
+        if isinstance(node, ast.Neg):
+            inner = self._counted_power(node.operand, env)
+            return None if inner is None else -inner
+        if isinstance(node, ast.BinOp) and node.op in ("+", "-", "*"):
+            a, b = self._counted_power(node.left, env), self._counted_power(node.right, env)
+            if a is None or b is None:
+                return None
+            out = a + b if node.op == "+" else a - b if node.op == "-" else a * b
+            return out if abs(out) <= MAX_POWER else None
+        return None
 
     def power(self, value, power: int):
         rows, cols = value.shape
@@ -476,7 +541,7 @@ class Evaluator:
     def _transpose(self, node: ast.Transpose, env: Env):
         value = self._value(node.operand, env)
         if isinstance(value, Ones):
-            return Ones(not value.transposed, value.factor)
+            return value if value.eye else Ones(not value.transposed, value.factor)
         return value.T
 
     def _neg(self, node: ast.Neg, env: Env):
@@ -487,14 +552,14 @@ class Evaluator:
         a, b = self._value(node.left, env), self._value(node.right, env)
         op = node.op
         if isinstance(a, Ones) and isinstance(b, Ones):
-            raise InvalidClaim("the size of a vector of ones is unclear")
+            raise InvalidClaim(f"the size of {a.what} is unclear")
         if op in ("*", "/") and (isinstance(a, Ones) or isinstance(b, Ones)):
             ones, other = (a, b) if isinstance(a, Ones) else (b, a)
             if other.shape == (1, 1) and not (op == "/" and other is a):
                 factor = other if op == "*" else self.number(1) / other
                 if ones.factor is not None:
                     factor = factor * ones.factor
-                return Ones(ones.transposed, factor)
+                return Ones(ones.transposed, factor, ones.eye)
         if op in ("+", "-", "hadamard", "/"):
             a, b = self._ones_like(a, b), self._ones_like(b, a)
             if op == "/" and b.shape == (1, 1):
@@ -513,12 +578,22 @@ class Evaluator:
         return self._filled(x, other.shape)
 
     def _filled(self, ones: Ones, shape):
+        if ones.eye:
+            if shape[0] != shape[1]:
+                raise InvalidClaim(f"the identity matrix meets a {self.point.shape_text(shape)} "
+                                   "matrix, which is not square")  # fmt: skip
+            out = self.backend.eye(shape[0])
+            return out if ones.factor is None else out * ones.factor[0, 0]
         out = self.backend.full(shape, 1)
         return out if ones.factor is None else out * ones.factor[0, 0]
 
     def _ones_for_product(self, a, b):
         """``A 1`` is A times the column of ones of A's width; ``1^T A`` the row of ones of A's
         height; ``1 b^T`` and ``a 1^T`` leave the size unclear (an error)."""
+        if isinstance(b, Ones) and b.eye:  # A I: I of A's width
+            b = self._filled(b, (a.shape[1], a.shape[1]))
+        if isinstance(a, Ones) and a.eye:  # I B: I of B's height
+            a = self._filled(a, (b.shape[0], b.shape[0]))
         if isinstance(b, Ones):
             if b.transposed or a.shape == (1, 1):
                 raise InvalidClaim("the size of a vector of ones is unclear: write 1_n")
@@ -549,7 +624,13 @@ class Evaluator:
         return self.point.shape_text(value.shape)
 
     def _frac(self, node: ast.Frac, env: Env):
-        num, den = self.value(node.num, env), self.value(node.den, env)
+        num, den = self._value(node.num, env), self.value(node.den, env)
+        if isinstance(num, Ones) and den.shape == (1, 1):  # \frac{I}{\|x\|}: still lazy
+            factor = self.number(1) / den
+            return Ones(num.transposed, factor if num.factor is None else factor * num.factor,
+                        num.eye)  # fmt: skip
+        if isinstance(num, Ones):
+            raise InvalidClaim(f"the size of {num.what} is unclear")
         if den.shape == (1, 1):
             return num / den[0, 0]
         num, den = _broadcast(num, den, "divide", self)
@@ -601,8 +682,8 @@ class Evaluator:
         lower = 0
         if node.lower is not None:
             low = _integer(node.lower)
-            if low is None or low < 1:
-                raise InvalidClaim("a sum runs from 1 (or another whole number) upwards")
+            if low is None or low < 0:
+                raise InvalidClaim("a sum runs from 0, 1 (or another whole number) upwards")
             lower = low - 1
         upper, kind = None, None
         if node.upper is not None:
@@ -649,10 +730,16 @@ class Evaluator:
             return self._logsumexp(x)
         if fn == "diag":
             return self._diag(x)
+        if fn == "det":
+            if x.shape[0] != x.shape[1]:
+                raise InvalidClaim(f"the determinant of a {self.shape_text(x)} matrix")
+            return np.full((1, 1), self.backend.det(x), dtype=x.dtype)
         if fn in ("tr", "trace"):
             if x.shape[0] != x.shape[1]:
                 raise InvalidClaim(f"the trace of a {self.shape_text(x)} matrix")
             return np.full((1, 1), sum(x[k, k] for k in range(x.shape[0])), dtype=x.dtype)
+        if fn in MATRIX_FUNCTIONS:
+            self._entrywise(f"\\{fn}", x)
         if fn == "sqrt":
             return self.backend.sqrt(x)
         if fn == "exp":
@@ -665,6 +752,16 @@ class Evaluator:
         if meaning is None:
             raise InvalidClaim(f"unknown function {node.spelling or node.fn}")
         return self.backend.fn(meaning)(x)
+
+    def _entrywise(self, shown: str, x):
+        """exp, log, sin, cos, sqrt act entry by entry; of a declared square matrix that is
+        ambiguous (The Matrix Cookbook's e^X is the matrix exponential), so it is refused."""
+        if x.shape[0] == x.shape[1] > 1 and getattr(self.meaning.net, "name", "") == "claims":
+            raise InvalidClaim(
+                f"{shown} of a square matrix: derive reads it entry by entry, and the matrix "
+                "function is not supported; write it for one entry"
+            )
+        return x
 
     def _max_min(self, fn: str, args, env: Env):
         if len(args) != 2:
@@ -803,7 +900,7 @@ def _index_letters(sub: str) -> tuple | None:
     out = []
     for p in parts:
         p = p.strip()
-        if p in INDEX_LETTERS:
+        if p in COMPONENT_LETTERS:
             out.append(p)
         elif p.isascii() and p.isdigit() and len(p) <= 3 and int(p) >= 1:
             out.append(int(p))

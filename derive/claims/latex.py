@@ -19,7 +19,7 @@ _FUNCTIONS = {
     "min": r"\min", "sin": r"\sin", "cos": r"\cos", "softplus": r"\operatorname{softplus}",
     "sign": r"\operatorname{sgn}", "relu": r"\operatorname{ReLU}", "diag": r"\operatorname{diag}",
     "softmax": r"\operatorname{softmax}", "tr": r"\operatorname{tr}",
-    "logsumexp": r"\operatorname{logsumexp}",
+    "det": r"\det",    "logsumexp": r"\operatorname{logsumexp}",
 }  # fmt: skip
 _COMPARE = {">": ">", "<": "<", ">=": r"\geq", "<=": r"\leq", "!=": r"\neq", "=": "="}
 _SUB_SYMBOLS = {"oplus": r"\oplus", "otimes": r"\otimes"}

@@ -75,6 +75,7 @@ FUNCTION_SPELLINGS = {
     "abs": "abs",
     "tr": "tr",
     "trace": "tr",
+    "det": "det",
     "logsumexp": "logsumexp",
 }
 # control words that are functions (the standard ones and the macros students define)
@@ -98,6 +99,7 @@ FUNCTION_COMMANDS = {
     "diag": "diag",
     "sigmoid": "sigma",
     "tr": "tr",
+    "det": "det",
     "logsumexp": "logsumexp",
 }
 #: the words of a case's condition, inside \begin{cases}: "if", and "otherwise" for the last row

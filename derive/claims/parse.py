@@ -43,7 +43,7 @@ from derive.claims.ast import (
 from derive.claims.errors import ParseError
 from derive.claims.grammar import grammar
 from derive.claims.lexer import MAX_EXPONENT, tokenize
-from derive.claims.transform import ClaimTransformer, DerivOp, Partial
+from derive.claims.transform import ClaimTransformer, DerivOp, NablaOp, Partial
 from derive.errors import DeriveError
 
 __all__ = ["ParseError", "parse_claim", "MAX_LENGTH", "MAX_NESTING", "MAX_TREE_DEPTH"]
@@ -260,6 +260,8 @@ def _check_nodes(node: Node, parent: Node | None = None) -> None:
             f"\\partial outside a derivative \\frac{{\\partial f}}{{\\partial x}} at {node.start}",
             node.start,
         )
+    if isinstance(node, NablaOp):
+        raise ParseError(f"write \\nabla_x (...) with brackets at {node.start}", node.start)
     if isinstance(node, DerivOp):
         raise ParseError(
             f"expected an expression to differentiate after the operator at {node.start}",

@@ -55,10 +55,30 @@ class Partial(Node):
 
 @dataclass(frozen=True)
 class DerivOp(Node):
-    """The operator ``\\frac{d}{dx}``, waiting for the rest of its chain."""
+    """The operator ``\\frac{d}{dx}``, waiting for the rest of its chain (``then``: the inner
+    variable of a second derivative, ``\\frac{\\partial^2}{\\partial x \\partial y}``)."""
 
     var: Node
     partial: bool
+    then: Node | None = None
+
+    def apply(self, operand: Node) -> Node:
+        if self.then is not None:
+            operand = Derivative(operand, self.then, self.partial, start=self.start)
+        return Derivative(operand, self.var, self.partial, start=self.start)
+
+
+@dataclass(frozen=True)
+class NablaOp(Node):
+    """``\\nabla_x`` before a transposed factor (``\\nabla_x x^T A x``): it takes the run of
+    factors juxtaposed after it, as the gradient of one factor ``x^T`` would not be of a
+    number."""
+
+    var: Node
+    first: Node
+
+    def apply(self, operand: Node) -> Node:
+        return Derivative(operand, self.var, True, start=self.start)
 
 
 def _error(message: str, position: int) -> ParseError:
@@ -96,6 +116,38 @@ def _split_lead(node: Node) -> tuple[Node, Node | None]:
     return lead, rest
 
 
+def _factors(node: Node | None) -> list[Node]:
+    out: list[Node] = []
+    while isinstance(node, BinOp) and node.op == "*":
+        out.append(node.right)
+        node = node.left
+    return [] if node is None else [node, *reversed(out)]
+
+
+def _second_parts(num: Node, den: Node):
+    """For d^2 f / d x d y (or d x^2, d x d x^T): (f or None, x, y, partial); None if the
+    numerator is not d^2 or \\partial^2."""
+    num_lead, f = _split_lead(num)
+    if not (isinstance(num_lead, Sup) and _is_d(num_lead.base)
+            and num_lead.exponent == Number("2")):  # fmt: skip
+        return None
+    den_lead, rest = _split_lead(den)
+    parts = _factors(rest)
+    if not _is_d(den_lead):
+        return None
+    if len(parts) == 1 and isinstance(parts[0], Sup) and parts[0].exponent == Number("2"):
+        outer = inner = parts[0].base
+    elif len(parts) == 3 and _is_d(parts[1]):
+        outer, inner = parts[0], parts[2]
+        inner = inner.operand if isinstance(inner, Transpose) else inner  # d x d x^T
+    else:
+        return None
+    if not (_is_var(outer) and _is_var(inner)):
+        return None
+    partial = isinstance(num_lead.base, Partial) or isinstance(den_lead, Partial)
+    return f, outer, inner, partial
+
+
 def _derivative_parts(num: Node, den: Node) -> tuple[Node | None, Node, bool] | None:
     """For d f / d x: (f or None for the bare operator, x, partial); None if not a derivative."""
     num_lead, f = _split_lead(num)
@@ -131,8 +183,16 @@ def fold_chain(items: list[tuple[str | None, Node]]) -> Node:
                     "expected an expression to differentiate after the operator", node.start
                 )
             operand = _fold([(None, rest[0][1]), *rest[1:]])
-            out.append((op, Derivative(operand, node.var, node.partial, start=node.start)))
+            out.append((op, node.apply(operand)))
             break
+        if isinstance(node, NablaOp):  # \nabla_x x^T A x: the juxtaposed run after it
+            j = i + 1
+            while j < len(items) and items[j][0] == "juxt":
+                j += 1
+            operand = _fold([(None, node.first), *items[i + 1 : j]])
+            out.append((op, node.apply(operand)))
+            i = j
+            continue
         if _is_d(node) and op in (None, "juxt"):
             found = _plain_derivative(items, i)
             if found is not None:
@@ -222,6 +282,8 @@ def apply_scripts(base: Node, scripts: list[tuple]) -> Node:
     """Apply postfix scripts left to right; consecutive powers nest to the right."""
     if len(scripts) > MAX_SCRIPTS:
         raise _error(f"more than {MAX_SCRIPTS} sub- and superscripts in a row", base.start)
+    if isinstance(base, NablaOp) and scripts:
+        base = base.apply(base.first)
     i = 0
     while i < len(scripts):
         kind = scripts[i][0]
@@ -232,7 +294,11 @@ def apply_scripts(base: Node, scripts: list[tuple]) -> Node:
             exponent = scripts[j - 1][1]
             for k in range(j - 2, i - 1, -1):
                 exponent = Sup(scripts[k][1], exponent, start=scripts[k][1].start)
-            base = Sup(base, exponent, start=base.start)
+            if exponent == Neg(Name("T")):  # X^{-T}: the transpose of the inverse
+                minus_one = Neg(Number("1", start=exponent.start), start=exponent.start)
+                base = Transpose(Sup(base, minus_one, start=base.start), start=base.start)
+            else:
+                base = Sup(base, exponent, start=base.start)
             i = j
             continue
         if kind == "T":
@@ -376,6 +442,11 @@ class ClaimTransformer(Transformer):
 
     def frac(self, children):
         token, num, den = children
+        second = _second_parts(num, den)
+        if second is not None:
+            f, outer, inner, partial = second
+            op = DerivOp(outer, partial, inner, start=token.start_pos)
+            return op if f is None else op.apply(f)
         parts = _derivative_parts(num, den)
         if parts is None:
             return Frac(num, den, start=token.start_pos)
@@ -408,6 +479,8 @@ class ClaimTransformer(Transformer):
         token, var, f = children
         if not (isinstance(var, Name) or (isinstance(var, Sup) and isinstance(var.base, Name))):
             raise _error("\\nabla is taken by a name, like \\nabla_W L", token.start_pos)
+        if isinstance(f, Transpose):
+            return NablaOp(var, f, start=token.start_pos)
         return Derivative(f, var, True, start=token.start_pos)
 
     def cases(self, children):
@@ -519,7 +592,8 @@ class ClaimTransformer(Transformer):
         return (children[0],)
 
     def fargs_simple(self, children):
-        return (apply_scripts(children[0], list(children[1:])),)
+        arg = apply_scripts(children[0], list(children[1:]))
+        return (arg.apply(arg.first) if isinstance(arg, NablaOp) else arg,)
 
     def call(self, children):
         (token, scripts), args = children

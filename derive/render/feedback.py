@@ -102,7 +102,7 @@ def tex_escape(text: str, breaks: bool = False) -> str:
 _MATH_WORDS = frozenset(
     """frac dfrac tfrac partial mathbf boldsymbol mathrm mathsf mathit mathbb mathcal operatorname
     hat bar tilde widehat widetilde vec dot ddot left right big Big bigl bigr Bigl Bigr sum prod
-    limits nolimits sqrt log exp ln sin cos tan tanh sinh cosh max min top intercal circ odot
+    limits nolimits sqrt log exp ln det sin cos tan tanh sinh cosh max min top intercal circ odot
     oslash oplus otimes cdot times lVert rVert lvert rvert vert Vert mid leq geq le ge neq ne
     approx infty ldots cdots dots quad qquad prime ast star pm mp langle rangle lfloor rfloor
     lceil rceil in to rightarrow leftarrow mapsto displaystyle textstyle underbrace overbrace

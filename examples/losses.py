@@ -39,7 +39,8 @@ C = 1 if loss == "hinge" else net.dim("C", 3)  # outputs (classes or targets)
 onehot = loss in ("cross_entropy", "cosine", "svm")
 
 x = net.input("x", d, description="the input")
-y = net.input("y", C, onehot=onehot, target=True, description="the target" + (" (one-hot)" if onehot else ""))
+y_text = "the target" + (" (one-hot)" if onehot else "")
+y = net.input("y", C, onehot=onehot, target=True, description=y_text)
 W = net.param("W", (C, d))
 b = net.param("b", C)
 

@@ -15,7 +15,9 @@ a = net.dim("a", 2)  # outputs of Task A (and width of Task B's hidden layer)
 c = net.dim("c", 3)  # classes of Task B
 
 x = net.input("x", d, description="the input")
-y_A = net.input("y_A", a, r"\mathbf{y}_{A}", target=True, description="the regression target of Task A")
+y_A = net.input(
+    "y_A", a, r"\mathbf{y}_{A}", target=True, description="the regression target of Task A"
+)
 y_B = net.input("y_B", c, r"\mathbf{y}_{B}", onehot=True, description="the one-hot label of Task B")
 M = net.input("M", h, r"\mathbf{M}", mask=0.5, description="the dropout mask, entries 0 or 1/(1-p)")
 

@@ -252,7 +252,8 @@ COOKBOOK = [
     (r"\frac{\partial^2 x^T B x}{\partial x \partial x^T} = B + B^T", "correct"),
     (r"\frac{\partial^2 x^T B x}{\partial x \partial x^T} = 2 B", "incorrect"),
     # 2.4.3 higher order: a sum whose index is an exponent
-    (r"\frac{\partial}{\partial X} a^T X^3 b = \sum_{r=0}^{2} (X^r)^T a b^T (X^{2-r})^T", "correct"),
+    (r"\frac{\partial}{\partial X} a^T X^3 b = \sum_{r=0}^{2} (X^r)^T a b^T (X^{2-r})^T",
+     "correct"),
     (r"\frac{\partial}{\partial X} a^T X^3 b = \sum_{r=0}^{2} (X^r)^T a b^T (X^{3-r})^T",
      "incorrect"),
     (r"\frac{\partial}{\partial X} a^T X^3 b = \sum_{r=1}^{2} (X^r)^T a b^T (X^{2-r})^T",

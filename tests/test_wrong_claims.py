@@ -91,11 +91,13 @@ def mutate(net, claim: str, kind: str, threshold: float, factor: int) -> str | N
     if kind == "region":
         if v is None:
             return None
-        return f"{to_latex(lhs)} = \\left(1 + \\mathbb{{1}}\\left[{v} > {threshold:g}\\right]\\right) \\left({rhs_tex}\\right)"
+        region = f"\\mathbb{{1}}\\left[{v} > {threshold:g}\\right]"
+        return f"{to_latex(lhs)} = \\left(1 + {region}\\right) \\left({rhs_tex}\\right)"
     if kind == "region-plus":
         if v is None or net is not None:
             return None
-        return f"{to_latex(lhs)} = {rhs_tex} + {factor} \\mathbb{{1}}\\left[{v} > {threshold:g}\\right]"
+        region = f"\\mathbb{{1}}\\left[{v} > {threshold:g}\\right]"
+        return f"{to_latex(lhs)} = {rhs_tex} + {factor} {region}"
     if kind == "constant":
         return f"{to_latex(lhs)} = \\frac{{{factor + 1}}}{{{factor}}} \\left({rhs_tex}\\right)"
     if kind == "transpose":  # of a gradient that is no number (an entry's transpose is itself)

@@ -234,9 +234,9 @@ def decide(lhs: Side, rhs: Side, setting: Setting, quick: bool = False) -> Compa
     return exact or Comparison("equal", how="at random points, at two sets of sizes")
 
 
-EXTREME = (1e-3, 1e3)
+EXTREME = (1e-3, 1e3)  # a constant smaller or larger makes float64 closeness meaningless
 MAX_MP_DIGITS = 3000  # the most digits a point is computed with
-MP_NETWORK_POINTS = 4  # random points of a network checked in high precision (sizes 2 and 3)  # a constant smaller or larger makes float64 closeness meaningless
+MP_NETWORK_POINTS = 4  # random points of a network checked in high precision (sizes 2 and 3)
 
 
 def _extreme_constants(side: Side) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from derive.expr import SCALAR_ONE, Expr, Leaf, Quantity, Residual, leaves, substitute
+from derive.expr import SCALAR_ONE, Expr, Leaf, Quantity, Residual, Zero, leaves, substitute
 from derive.graph import Network
 from derive.ops.algebra import Add, add, matmul
 from derive.ops.batch import batch_sum
@@ -98,7 +98,11 @@ def jacobian(expr: Expr, q: Quantity) -> Expr | None:
         local, inner = expr.jacobian(k), jacobian(child, q)
         if local is None or inner is None:
             return None
-        parts.append(matmul(local, inner))
+        part = matmul(local, inner)
+        # an unbatched value (a batch sum) depends on an unbatched q through every sample:
+        # dv_b/dmu_b = -(2/m) sum_i diag(s^i - mu_b); on a batched q through its own sample
+        summed = part.batched and not expr.batched and not q.batched
+        parts.append(batch_sum(part) if summed else part)
     return add(*parts) if parts else None
 
 
@@ -127,7 +131,12 @@ def derive(network: Network) -> Derivation:
         if not terms:
             continue  # not upstream of the loss
         # one summand per consumer, as the generic backward pass writes it (not flattened)
-        compact = terms[0].product if len(terms) == 1 else Add(tuple(t.product for t in terms))
+        # a consumer whose share is zero (sum_i dL/dv_b o (s^i - mu_b)) is left out
+        shares = [t.product for t in terms if not isinstance(t.product, Zero)]
+        if not shares:
+            compact = Zero(q.shape)
+        else:
+            compact = shares[0] if len(shares) == 1 else Add(tuple(shares))
         full = name_known(substitute(compact, put_in))
         expanded[q] = full
         put_in[Residual(q)] = full

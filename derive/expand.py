@@ -18,13 +18,41 @@ from derive.graph import Network
 from derive.ops.batch import BatchSum
 from derive.ops.elementwise import Diag
 
+#: The most label assignments a proof goes through (see :func:`label_assignments`).
+MAX_ASSIGNMENTS = 64
+
+
+def label_assignments(net: Network, sizes: dict) -> list[dict | None]:
+    """Every way of giving each one-hot input of each sample a class, at these sizes: a proof
+    that holds for each of them holds for every one-hot label (the one-hot identities, such as
+    y o p / (y^T p) = y, hold for no other vector). [None] for a network without one-hot
+    inputs: its proof covers every value."""
+    import itertools
+
+    slots = []
+    for q in net.inputs if net is not None else []:
+        if q.content == "onehot":
+            rows = int(sym(q.shape[0]).subs(sizes))
+            samples = range(sizes[m]) if q.batched else [None]
+            slots += [((q.name, i), rows) for i in samples]
+    if not slots:
+        return [None]
+    combos = list(itertools.product(*(range(rows) for _, rows in slots)))
+    if len(combos) > MAX_ASSIGNMENTS:
+        raise ValueError(f"{len(combos)} one-hot label assignments: too many to prove each")
+    return [{key: c for (key, _), c in zip(slots, combo)} for combo in combos]
+
 
 class Expander:
-    def __init__(self, network: Network, sizes: dict, cut: Quantity | None = None):
+    def __init__(self, network: Network, sizes: dict, cut: Quantity | None = None,
+                 labels: dict | None = None):  # fmt: skip
+        """``labels``: the class of each one-hot input per sample, {(name, i): class}; without
+        it a one-hot input is any vector whose entries sum to one."""
         self.net = network
         self.sizes = sizes
         self.batch = sizes[m]
         self.cut = cut
+        self.labels = labels
         self.memo: dict[tuple[str, int | None], sp.Matrix] = {}
         self._dims: dict[tuple, tuple[int, int]] = {}
 
@@ -45,7 +73,10 @@ class Expander:
 
     def leaf_symbols(self, q: Quantity, i: int | None) -> sp.Matrix:
         mat = self._symbols("", q, i)
-        if q.content == "onehot" and mat.rows > 1:
+        if q.content == "onehot" and self.labels is not None:
+            mat = sp.zeros(mat.rows, 1)
+            mat[self.labels[(q.name, i)], 0] = 1
+        elif q.content == "onehot" and mat.rows > 1:
             mat[-1, 0] = 1 - sum(mat[:-1, 0])
         return mat
 
@@ -117,8 +148,9 @@ class StepExpander(Expander):
     definitions, and every other node is a fresh symbol too. So expanding a consumer reads only
     its own definition, never the layers before it: the cost is the same at any depth."""
 
-    def __init__(self, network: Network, sizes: dict, q: Quantity, computed: set[Quantity]):
-        super().__init__(network, sizes, cut=q)
+    def __init__(self, network: Network, sizes: dict, q: Quantity, computed: set[Quantity],
+                 labels: dict | None = None):  # fmt: skip
+        super().__init__(network, sizes, cut=q, labels=labels)
         self.computed = computed
 
     def value_of(self, q: Quantity, i: int | None = None) -> sp.Matrix:

@@ -180,11 +180,28 @@ class Expr:
     __matmul__ = __mul__
 
     def __truediv__(self, other):
-        from derive.ops.algebra import scale
+        from derive.ops.algebra import matmul, scale
+        from derive.ops.elementwise import hadamard
 
-        if isinstance(other, Expr):
-            raise ShapeError("divide element-wise with hadamard(a, b, power=-1), not '/'")
-        return scale(1 / sym(other), self)
+        if not isinstance(other, Expr):
+            return scale(1 / sym(other), self)
+        if other.is_scalar:
+            return matmul(hadamard((other, -1)), self)
+        if other.shape != self.shape:
+            raise ShapeError(
+                f"cannot divide {self!r} ({shape_str(self.shape)}) by {other!r} "
+                f"({shape_str(other.shape)}) element-wise: the shapes differ"
+            )
+        return hadamard(self, (other, -1))
+
+    def __rtruediv__(self, other):
+        from derive.ops.elementwise import hadamard
+
+        return (
+            as_expr(other, self) / self
+            if not self.is_scalar
+            else (as_expr(other, self) * hadamard((self, -1)))
+        )
 
     @property
     def T(self) -> Expr:
@@ -199,12 +216,34 @@ class Expr:
 
 
 def as_expr(value, like: Expr) -> Expr:
-    """Numbers added to a matrix expression are not allowed: say so."""
+    """A number (or a constant's symbol) where an expression of ``like``'s shape is needed:
+    c times the ones vector, as NumPy broadcasts it (1 - y, v_b + epsilon); of a scalar, c."""
     if isinstance(value, Expr):
         return value
+    from derive.ops.algebra import scale
+
+    try:
+        c = sym(value)
+    except (TypeError, ValueError, sp.SympifyError):
+        c = None
+    if c is None or not isinstance(c, sp.Expr) or c.free_symbols - _constant_symbols(c):
+        raise ShapeError(
+            f"cannot combine {value!r} with a {shape_str(like.shape)} matrix expression"
+        )
+    if like.is_scalar:
+        return scale(c, SCALAR_ONE)
+    if like.is_col:
+        return scale(c, Ones(like.shape[0]))
     raise ShapeError(
-        f"cannot combine the number {value} with a {shape_str(like.shape)} matrix expression"
+        f"cannot add the number {value} to the {shape_str(like.shape)} matrix {like!r}: "
+        "numbers are added to vectors (1 - y) and scalars only"
     )
+
+
+def _constant_symbols(c: sp.Expr) -> set:
+    """The symbols a number added to an expression may hold: constants (positive symbols
+    from ``net.constant``), not dimensions or the batch size."""
+    return {s for s in c.free_symbols if s.is_positive and not s.is_integer}
 
 
 def leaves(expr: Expr, kind: type | None = None) -> set[Expr]:

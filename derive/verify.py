@@ -19,7 +19,7 @@ import numpy as np
 import sympy as sp
 
 from derive.backprop import Derivation, Gradient
-from derive.expand import Expander, IdentityTest, StepExpander
+from derive.expand import Expander, IdentityTest, StepExpander, label_assignments
 from derive.expr import Expr, Residual, leaves, m
 from derive.ops.algebra import Add, Scale
 
@@ -163,23 +163,38 @@ def prove_symbolic(derivation: Derivation, sizes: dict, scheme: str = "auto") ->
     form with the consumers' expanded forms put in (:func:`prove_links`); by induction from the
     loss backwards, every form is right. Each step costs the same at any depth.
     ``auto``: both for a network of depth up to END_TO_END_DEPTH, layer by layer beyond.
+
+    A one-hot input is first any vector whose entries sum to one; a form that holds only for
+    one-hot vectors (after y o p / (y^T p) = y) is then proved at every assignment of classes
+    to the samples' labels (:func:`derive.expand.label_assignments`).
     """
     if scheme == "auto":
         scheme = choose_scheme(derivation.network)
-    if scheme == "full":
-        return prove_end_to_end(derivation, sizes)
-    layered = prove_layers(derivation, sizes)
-    if scheme == "layers":
-        return layered
-    whole = prove_end_to_end(derivation, sizes)
-    return {name: whole[name] and layered[name] for name in whole}
+    proved = _prove_at(derivation, sizes, scheme, None)
+    if all(proved.values()):
+        return proved  # for every label whose entries sum to one, so for every one-hot label
+    # a one-hot identity (y o p / (y^T p) = y) holds for one-hot labels only: each of them
+    assignments = label_assignments(derivation.network, sizes)
+    if assignments == [None]:
+        return proved
+    by_label = [_prove_at(derivation, sizes, scheme, labels) for labels in assignments]
+    return {name: ok or all(r[name] for r in by_label) for name, ok in proved.items()}
 
 
-def prove_layers(derivation: Derivation, sizes: dict) -> dict[str, bool]:
+def _prove_at(derivation: Derivation, sizes: dict, scheme: str, labels) -> dict[str, bool]:
+    found = []
+    if scheme in ("full", "both"):
+        found.append(prove_end_to_end(derivation, sizes, labels))
+    if scheme in ("layers", "both"):
+        found.append(prove_layers(derivation, sizes, labels))
+    return {name: all(r[name] for r in found) for name in found[0]}
+
+
+def prove_layers(derivation: Derivation, sizes: dict, labels=None) -> dict[str, bool]:
     """Layer by layer: a form is proved when its own step is right and so are its consumers'."""
     net = derivation.network
-    steps = prove_steps(derivation, sizes)
-    links = prove_links(derivation, sizes)
+    steps = prove_steps(derivation, sizes, labels)
+    links = prove_links(derivation, sizes, labels)
     proved: dict[str, bool] = {}
     for g in derivation.residuals + derivation.gradients:  # consumers come first
         consumers = {t.consumer.name for t in g.terms} - {net.loss_quantity.name}
@@ -188,7 +203,7 @@ def prove_layers(derivation: Derivation, sizes: dict) -> dict[str, bool]:
     return proved
 
 
-def prove_steps(derivation: Derivation, sizes: dict) -> dict[str, bool]:
+def prove_steps(derivation: Derivation, sizes: dict, labels=None) -> dict[str, bool]:
     """Each compact form against the scalar chain rule through its consumers' definitions.
 
     For q with consumers w: in the world of :class:`StepExpander` (q's values and every other
@@ -197,18 +212,20 @@ def prove_steps(derivation: Derivation, sizes: dict) -> dict[str, bool]:
     d/dq sum_w sum_i <dL/dw^i, w^i>, each consumer w^i expanded from its definition and
     differentiated by q only where it reads q directly (the backward pass's partial
     derivative: another consumer of q is a term of its own). The compact form, with the same
-    residual symbols, must equal it identically. No step looks past its consumers."""
+    residual symbols, must equal it identically, once the derivative is taken at q's own value
+    (q as its definition makes it from its inputs' symbols, so that an identity of the network,
+    sum_i (s^i - mu_b) = 0, holds in the step too). No step looks past its consumers."""
     items = derivation.residuals + derivation.gradients
     by_name = {g.q.name: g for g in items}
-    return {g.q.name: _step(derivation, g, sizes, by_name) for g in items}
+    return {g.q.name: _step(derivation, g, sizes, by_name, labels) for g in items}
 
 
-def _step(derivation: Derivation, g: Gradient, sizes: dict, by_name: dict) -> bool:
+def _step(derivation: Derivation, g: Gradient, sizes: dict, by_name: dict, labels) -> bool:
     net = derivation.network
     q, loss = g.q, net.loss_quantity
     consumers = list(dict.fromkeys(t.consumer for t in g.terms))
     computed = {x.q for x in leaves(g.compact) if x.q.kind == "node"} - {q}
-    ex = StepExpander(net, sizes, q, computed)
+    ex = StepExpander(net, sizes, q, computed, labels)
     given: dict[Residual, list[sp.Matrix]] = {}
     weights: dict[str, list[sp.Matrix]] = {}
     kept = leaves(g.compact, Residual)
@@ -226,14 +243,16 @@ def _step(derivation: Derivation, g: Gradient, sizes: dict, by_name: dict) -> bo
         for i, weight in zip(ex.samples(w), weights[w.name]):
             value = ex.value(reads_q, i, direct=q)
             total += sum((a * b for a, b in zip(value, weight)), sp.Integer(0))
-    at_point = {}
+    at_point, defined = {}, {}
     for i in ex.samples(q):
         at_point.update(zip(ex.direct_symbols(q, i), ex.value_of(q, i)))
+        if q.kind == "node":  # q as its definition makes it: mu_b is the mean of the s^i
+            defined.update(zip(ex.value_of(q, i), ex.value(q.definition, i)))
     for i in ex.samples(q):
         want = ex.direct_symbols(q, i).applyfunc(
-            lambda s: sp.diff(total, s).xreplace(at_point)  # noqa: B023
+            lambda s: sp.diff(total, s).xreplace(at_point).xreplace(defined)  # noqa: B023
         )
-        got = ex.value(g.compact, i, residuals=given)
+        got = ex.value(g.compact, i, residuals=given).xreplace(defined)
         if not all(IdentityTest().equal(a, b) for a, b in zip(got, want)):
             return False
     return True
@@ -251,14 +270,14 @@ def _reading(e: Expr, q) -> Expr:
     return e
 
 
-def prove_links(derivation: Derivation, sizes: dict) -> dict[str, bool]:
+def prove_links(derivation: Derivation, sizes: dict, labels=None) -> dict[str, bool]:
     """Each expanded form against its compact form with the consumers' expanded forms put in,
     both expanded at the same random points of the whole network's scalars. The expanded forms
     of a deep network share their sub-expressions, and so do their scalar expansions and their
     values at the points (both memoised across quantities): every layer adds a bounded amount."""
     net = derivation.network
     loss = net.loss_quantity
-    base = Expander(net, sizes)
+    base = Expander(net, sizes, labels=labels)
     shared: dict = {}
     points = [IdentityTest(seed) for seed in range(2)]
     expanded: dict[str, list[sp.Matrix]] = {loss.name: [sp.Matrix([[1]])]}
@@ -282,16 +301,16 @@ def prove_links(derivation: Derivation, sizes: dict) -> dict[str, bool]:
     return out
 
 
-def prove_end_to_end(derivation: Derivation, sizes: dict) -> dict[str, bool]:
+def prove_end_to_end(derivation: Derivation, sizes: dict, labels=None) -> dict[str, bool]:
     """name -> whether the expanded and the compact form equal sympy.diff of the scalar loss."""
     net = derivation.network
     loss = net.loss_quantity
-    base = Expander(net, sizes)
+    base = Expander(net, sizes, labels=labels)
     items = derivation.residuals + derivation.gradients
     truth: dict[str, list[sp.Matrix]] = {loss.name: [sp.Matrix([[1]])]}  # true dL/dq per sample
 
     for g in derivation.residuals:
-        cut = Expander(net, sizes, cut=g.q)
+        cut = Expander(net, sizes, cut=g.q, labels=labels)
         loss_value = cut.value_of(loss)[0, 0]
         samples = cut.samples(g.q)
         actual = {}

@@ -766,7 +766,7 @@ def test_time_at_the_length_bound():
             parse_claim(text)
         except ParseError:
             pass
-        assert time.perf_counter() - t0 < 0.2, text[:30]
+        assert time.perf_counter() - t0 < 2.0, text[:30]  # a blow-up takes far longer
 
 
 def test_grammar_conflicts_are_the_documented_ones():

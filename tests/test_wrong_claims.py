@@ -147,3 +147,22 @@ def test_the_right_claims_are_right():
     """The family's starting points: each judged correct (else the test above proves nothing)."""
     for net, claim in RIGHT:
         assert verdict(net, claim)[0] == "correct", claim
+
+
+def test_a_tiny_factor_on_entries_is_wrong_whatever_the_seed():
+    """(1 + 10^{-9}) on an entry claim of the MLP: float64 cannot tell, so high precision decides.
+    With some secrets every ReLU was off at the high-precision points of size 2 and the points
+    of size 3 had more index values (3 x 3) than were checked, so it passed (2 of 40 secrets)."""
+    from test_verdicts import checker
+
+    from derive.claims.claimfile import ClaimEntry
+
+    claim = (
+        r"\frac{\partial J}{\partial \left(W_{2}\right)_{kj}} = \left(1 + 10^{-9}\right) "
+        r"\left(\frac{1}{m} \sum_{i=1}^{m} \left(p_{k}^{i} - y_{k}^{i}\right) h_{j}^{i}\right)"
+    )
+    c = checker("mlp")
+    for secret in (30, 31, 0, 1):
+        c.secret = secret.to_bytes(16, "big")
+        got = c.check(ClaimEntry("q", claim))
+        assert got.verdict == "incorrect", (secret, got.message)

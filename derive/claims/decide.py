@@ -235,8 +235,11 @@ def decide(lhs: Side, rhs: Side, setting: Setting, quick: bool = False) -> Compa
 
 
 EXTREME = (1e-3, 1e3)  # a constant smaller or larger makes float64 closeness meaningless
+EXTREME_TERMS = 10**6  # a fraction with a longer numerator or denominator is as fine-grained
 MAX_MP_DIGITS = 3000  # the most digits a point is computed with
 MP_NETWORK_POINTS = 4  # random points of a network checked in high precision (sizes 2 and 3)
+MP_NETWORK_DRAWS = 12  # the most points drawn to find those where the sides are not all zero
+MP_ENVIRONMENTS = 27  # index values checked at a point: every (k, j, l) at size 3
 
 
 def _extreme_constants(side: Side) -> bool:
@@ -256,8 +259,11 @@ def _extreme_constants(side: Side) -> bool:
     def walk(node: ast.Node) -> bool:
         if not any(isinstance(n, ast.Name | ast.Ones | ast.Derivative) for n in _nodes(node)):
             if isinstance(node, ast.Number):
-                value = abs(float(node.fraction()))
-                return value != 0 and not EXTREME[0] <= value <= EXTREME[1]
+                exact = node.fraction()
+                value = abs(float(exact))
+                # 1 + 10^{-9} may arrive as the one number 1000000001/10^9
+                fine = max(abs(exact.numerator), exact.denominator) > EXTREME_TERMS
+                return fine or (value != 0 and not EXTREME[0] <= value <= EXTREME[1])
             try:
                 with np.errstate(all="ignore"):
                     value = np.abs(np.asarray(ev.value(node, {}), dtype=float))
@@ -288,8 +294,12 @@ def _in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | N
 
     net = setting.net
     rng = np.random.default_rng(setting.seed ^ 0xD161)
-    # several points: at one, every value may be 0 (every ReLU off), which shows nothing
-    for k in range(MP_NETWORK_POINTS):
+    # several points: at one, every value may be 0 (every ReLU off), which shows nothing; such
+    # a point does not count, another is drawn
+    informative = 0
+    for k in range(MP_NETWORK_DRAWS):
+        if informative == MP_NETWORK_POINTS:
+            break
         sizes = {**{d: 2 + k % 2 for d in net.dims}, m: 2}
         try:
             float_point = random_point(setting.compiled, sizes, rng)
@@ -297,16 +307,19 @@ def _in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | N
             at = rational_point(float_point, sym_point)
             mp_point = MpPoint(net, sizes, at, setting.derivation, MP_DIGITS)
             mpmath = mp_point.backend.mpmath
+            nonzero = False
             with mpmath.workdps(MP_DIGITS):
-                for env in environments(lhs, mp_point, limit=8):
+                for env in environments(lhs, mp_point, limit=MP_ENVIRONMENTS):
                     a, b = both(lhs, rhs, mp_point, env)
                     for x, y in zip(a.reshape(-1), b.reshape(-1)):
+                        nonzero = nonzero or x != 0 or y != 0
                         size = max(abs(x), abs(y), 1)
                         if abs(x - y) > size * mpmath.mpf(10) ** (-(MP_DIGITS - 15)):
                             return Comparison("different", _where(float_point), env,
                                               np.asarray(a.tolist(), dtype=float),
                                               np.asarray(b.tolist(), dtype=float),
                                               how="at high precision")  # fmt: skip
+            informative += nonzero
         except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError, OverflowError):
             continue
     return None

@@ -71,6 +71,8 @@ def exact(x) -> sp.Expr:
 
 def scale(c, e: Expr) -> Expr:
     c = exact(c)
+    if isinstance(e, Ones) and e.n == 1:
+        e = SCALAR_ONE  # the ones vector of size one is the scalar 1: one form, so terms collect
     if c == 1:
         return e
     if c == 0 or isinstance(e, Zero):
@@ -127,6 +129,8 @@ def add(*terms: Expr) -> Expr:
 
     def collect(t: Expr, c: sp.Expr) -> None:
         c2, base = split_scale(t)
+        if isinstance(base, Ones) and base.n == 1:
+            base = SCALAR_ONE
         if isinstance(base, Add):
             for u in base.terms:
                 collect(u, c * c2)
@@ -292,7 +296,7 @@ def matmul(*factors: Expr) -> Expr:
 
         c, merged = split_scale(hadamard(*scalars))
         coef *= c
-        scalars = [] if isinstance(merged, Ones) else [merged]
+        scalars = [] if isinstance(merged, Ones) or merged == SCALAR_ONE else [merged]
     shape = _product_shape(factors)
     if not flat and shape != (ONE, ONE):
         flat = [Identity(shape[0])]

@@ -51,7 +51,9 @@ def batch_sum(e: Expr) -> Expr:
         return scale(e.c, batch_sum(e.e))
     if not e.batched:
         return scale(m, e)
-    return BatchSum(e)
+    from derive.ops import identities
+
+    return identities.simplify("batch_sum", BatchSum(e))
 
 
 def mean(e: Expr) -> Expr:

@@ -13,7 +13,9 @@ import sympy as sp
 
 from derive.errors import DeriveError, ShapeError
 from derive.expr import Expr, Identity, Ones, Op, Zero, shape_str, sym, test_leaf
+from derive.ops import identities
 from derive.ops.algebra import exact, scale
+from derive.ops.identities import is_onehot
 
 #: The scalar variable of every element-wise function.
 S = sp.Symbol("s", real=True)
@@ -71,21 +73,49 @@ class ScalarFn:
 U = sp.Symbol("u", real=True)
 
 
+def _diff(expr: sp.Expr) -> sp.Expr:
+    """The derivative almost everywhere, as backpropagation uses it: the Dirac deltas of
+    sign and of a step (zero except at one point) are dropped, so sign' = 0."""
+    d = sp.diff(expr, S)
+    return d.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
+
+
 @functools.cache
 def _derivative(fn: ScalarFn) -> ScalarFn:
-    d = sp.diff(fn.expr, S)
+    d = _diff(fn.expr)
     for other in ELEMENTWISE.values():
         if other.expr == d:
             return other
     for other in ELEMENTWISE.values():  # softplus' = sigmoid, written another way
-        if other.expr.has(S) and d.has(S) and sp.simplify(other.expr - d) == 0:
+        if other.expr.has(S) and d.has(S) and _same_function(other.expr, d):
             return other
     return ScalarFn(d)
 
 
+#: Where two scalar functions are compared before SymPy is asked to prove them equal.
+_PROBES = (-2.3, -0.7, 0.4, 1.1, 2.9)
+
+
+def _same_function(a: sp.Expr, b: sp.Expr) -> bool:
+    """a = b as functions of s: they must agree in 30 digits at a few points before
+    ``sympy.simplify`` is asked for the proof (on a GELU it takes minutes to say no)."""
+    agreed = 0
+    for v in _PROBES:
+        try:
+            x, y = (complex(e.subs(S, sp.Float(v, 40)).evalf(30)) for e in (a, b))
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if any(z != z or abs(z) == float("inf") for z in (x, y)):
+            continue  # outside a function's domain
+        if abs(x - y) > 1e-20 * max(1.0, abs(x)):
+            return False
+        agreed += 1
+    return agreed > 0 and sp.simplify(a - b) == 0
+
+
 @functools.cache
 def _textbook(fn: ScalarFn) -> tuple[sp.Expr, ScalarFn] | None:
-    d = sp.diff(fn.expr, S)
+    d = _diff(fn.expr)
     if not d.has(S) or d.has(sp.Heaviside, sp.Piecewise, sp.sign) or _derivative(fn).name:
         return None  # a constant, an indicator, or itself a named function (cos, sigmoid)
     candidates = [fn] + [ELEMENTWISE[n] for n in ("sigmoid", "tanh") if n in ELEMENTWISE]
@@ -312,12 +342,13 @@ def hadamard(*items) -> Expr:
         collect(f, p)
     if any(isinstance(f, Zero) for f in powers):
         return Zero(shape)
-    kept = tuple((f, p) for f, p in powers.items() if p != 0)
+    # y o y = y for a one-hot y (its entries are 0 and 1)
+    kept = tuple((f, 1 if p > 0 and is_onehot(f) else p) for f, p in powers.items() if p != 0)
     if not kept:
         return scale(coef, Ones(shape[0]))
     if len(kept) == 1 and kept[0][1] == 1:
         return scale(coef, kept[0][0])
-    return scale(coef, Hadamard(kept))
+    return scale(coef, identities.simplify("hadamard", Hadamard(kept)))
 
 
 @dataclass(frozen=True, repr=False)

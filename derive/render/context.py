@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from derive.expr import Leaf, Quantity, Residual, substitute
+from derive.expr import Leaf, Quantity, Residual, leaves, substitute
 from derive.ops.algebra import Add, MatMul
 from derive.render import breaking
 from derive.render.printer import CLOSE, OPEN, latex
@@ -66,6 +66,7 @@ class Step:
     direct: bool  # used by the loss itself only
     local: Display | None  # the local derivatives
     chain: Display
+    remark: str = ""  # inline prose with $...$ math after the chain: why a term is zero
 
 
 @dataclass(frozen=True)
@@ -330,10 +331,12 @@ def step(g, net) -> Step:
         generic.append((r"\sum_{i=1}^{m} " if t.summed else "") + piece)
         locals_.append((frac, [breaking.marked(t.jacobian, ti, loss)], ""))
     steps = [" + ".join(generic)]
+    remark = zero_remark(g, net)
     if len(g.terms) > 1 or g.terms[0].jacobian is not None:
         steps.append(breaking.marked(g.compact, idx, loss))
-    steps.append(breaking.marked(g.expanded, idx, loss))
-    steps = distinct(steps)
+    expanded, long = expanded_step(g, lhs, idx, loss)
+    steps = distinct(steps + [expanded] if expanded else steps)
+    remark = " ".join(r for r in (remark, long) if r)
     names = [f"${_with_index(t.consumer, 'i' if t.summed else idx)}$" for t in g.terms]
     return Step(
         name=_with_index(q, idx),
@@ -343,17 +346,94 @@ def step(g, net) -> Step:
         direct=all(t.consumer == net.loss_q for t in g.terms),
         local=display(locals_) if locals_ else None,
         chain=display([(lhs, steps, "")]),
+        remark=remark,
     )
 
 
 def gradient(g, net) -> Step:
     q, loss = g.q, loss_latex(net)
     lhs = latex(Residual(q), None, loss)
-    steps = distinct([breaking.marked(form, None, loss) for form in (g.compact, g.expanded)])
+    expanded, long = expanded_step(g, lhs, None, loss)
+    steps = distinct([breaking.marked(g.compact, None, loss)] + ([expanded] if expanded else []))
     names = [f"${_with_index(t.consumer, 'i')}$" for t in g.terms]
     summed = any(t.summed for t in g.terms)
     chain = display([(lhs, steps, "")])
-    return Step(_with_index(q, None), and_list(names), len(g.terms) > 1, summed, False, None, chain)
+    remark = " ".join(r for r in (zero_remark(g, net), long) if r)
+    return Step(_with_index(q, None), and_list(names), len(g.terms) > 1, summed, False, None, chain,
+                remark)  # fmt: skip
+
+
+#: An expanded form longer than this many lines is not written out: the result stays written
+#: through the residuals it uses, each given in full where it is derived.
+MAX_EXPANDED_LINES = 2
+
+
+def expanded_step(g, lhs: str, idx: str | None, loss: str) -> tuple[str | None, str]:
+    """The expanded form as a step of the chain, or None and the sentence that says why not."""
+    marked = breaking.marked(g.expanded, idx, loss)
+    room = breaking.LINE_WIDTH - breaking.width(lhs) - _REL
+    rows = len(breaking.break_marked(marked, room, room - breaking.INDENT))
+    used = leaves(g.compact, Residual)
+    kept = [Residual(w) for w in dict.fromkeys(t.consumer for t in g.terms)]
+    kept = [r for r in kept if r in used]
+    if rows <= MAX_EXPANDED_LINES or not kept:
+        return marked, ""
+
+    def slash(q: Quantity, index: str | None) -> str:
+        return rf"\partial {loss} / \partial {_with_index(q, index)}"
+
+    names = and_list([f"${slash(r.q, 'i' if r.q.batched else None)}$" for r in kept])
+    given = "each given in full above" if len(kept) > 1 else "given in full above"
+    return None, (f"Written out in the forward quantities, ${slash(g.q, idx)}$ takes {rows} lines: "
+                  f"it is left in terms of {names}, {given}.")  # fmt: skip
+
+
+def zero_remark(g, net) -> str:
+    """Why a term of the chain rule, or the whole result, is zero, in words (lecture 4 shows
+    that dv_b/dmu_b = 0, and a bias before a batch normalisation has gradient 0)."""
+    from derive.expr import Zero
+    from derive.ops.identities import centred_pair
+
+    idx = "i" if g.q.batched else None
+    if isinstance(g.expanded, Zero):
+        for t in g.terms:
+            pair = centred_pair_downstream(t.consumer, net)
+            if pair:
+                s, mu = pair
+                return (f"It is zero whatever the data: ${_with_index(g.q, idx)}$ moves every "
+                        f"${_with_index(s.q, 'i')}$ and their batch mean ${mu.q.latex}$ alike, and "
+                        f"the batch normalisation subtracts the mean, so the loss does not depend "
+                        f"on ${_with_index(g.q, idx)}$.")  # fmt: skip
+        name = _with_index(g.q, idx)
+        return f"It is zero whatever the data: the loss does not depend on ${name}$."
+    zero = [t for t in g.terms if isinstance(t.product, Zero)]
+    out = []
+    for t in zero:
+        pair = centred_pair(t.consumer.definition)
+        w = _with_index(t.consumer, "i" if t.summed else idx)
+        if pair:
+            s, mu = pair
+            out.append(f"The term through ${w}$ is zero: the deviations from the batch mean sum "
+                       rf"to zero, $\sum_{{i=1}}^{{m}} ({_with_index(s.q, 'i')} - {mu.q.latex}) = "
+                       rf"\mathbf{{0}}$.")  # fmt: skip
+        else:
+            out.append(f"The term through ${w}$ is zero.")
+    return " ".join(out)
+
+
+def centred_pair_downstream(q: Quantity, net):
+    """(s, mu_b) where q is s, or s is computed from q alone, and a batch mean of s is taken."""
+    from derive.ops.identities import centred_pair
+
+    for w in net.consumers(q):
+        pair = centred_pair(w.definition) if w.definition is not None else None
+        if pair and pair[0].q == q:
+            return pair
+        if pair is None and w.batched:
+            found = centred_pair_downstream(w, net)
+            if found:
+                return found
+    return None
 
 
 def grouped(items: list[tuple[str, Step]]) -> tuple[Group, ...]:

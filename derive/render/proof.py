@@ -28,6 +28,7 @@ class Proof:
     failed: tuple[str, ...]  # the quantities that failed, LaTeX math
     symbolic_run: bool
     layer_by_layer: bool = False  # the symbolic proof went layer by layer only (a deep network)
+    labels: str = ""  # the one-hot inputs, LaTeX math ("\\mathbf{y}"), "" when none
 
 
 def sizes_tex(sizes: dict) -> str:
@@ -69,6 +70,7 @@ def proof(verification, net) -> Proof:
         failed=tuple(r.quantity for r in rows if not r.ok),
         symbolic_run=any(c.symbolic is not None for c in verification.checks),
         layer_by_layer=getattr(verification, "symbolic_scheme", "") == "layers",
+        labels=", ".join(f"${with_index(q, 'i')}$" for q in net.inputs if q.content == "onehot"),
     )
 
 

@@ -100,7 +100,7 @@ def test_the_report_says_why_a_term_and_a_gradient_are_zero(batchnorm):
     assert "it is left in terms of $\\partial J / \\partial \\hat{\\mathbf{s}}^{i}$" in tex
 
 
-BCE = '''
+BCE = """
 from derive import Network, hadamard, log, mean, sigmoid
 net = Network("bce")
 d = net.dim("d", 3)
@@ -111,7 +111,7 @@ b = net.param("b", 1)
 p = net.node("p", sigmoid(w * x + b))
 l = net.node("l", -(hadamard(y, log(p)) + hadamard(1 - y, log(1 - p))))
 J = net.loss("J", mean(l))
-'''
+"""
 
 
 def test_binary_cross_entropy_by_hand_gives_p_minus_y(tmp_path):

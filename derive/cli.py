@@ -14,13 +14,20 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from derive.errors import DeriveError
+
+def _flag_type(self, ctx):
+    """A flag takes no value: show no type for it (typer 0.29 prints ``<bool>``)."""
+    return None if self.is_flag else _display_type(self, ctx)
+
+
+_display_type = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_type
 
 app = typer.Typer(
     name="derive",
@@ -62,14 +69,15 @@ OutFolder = Annotated[
 ]
 
 
-class Format(str, Enum):
-    pdf = "pdf"
-    tex = "tex"
-    md = "md"
-
-
 #: What each --format writes: the .tex always, plus the PDF or the Markdown.
-FORMATS = {Format.pdf: {"tex", "pdf"}, Format.tex: {"tex"}, Format.md: {"tex", "md"}}
+FORMATS = {"pdf": {"tex", "pdf"}, "tex": {"tex"}, "md": {"tex", "md"}}
+
+
+def formats(format: str) -> set[str]:
+    """The files a --format value writes; an unknown one is a one-line error."""
+    if format not in FORMATS:
+        raise DeriveError(f"--format {format}: use pdf, tex or md")
+    return FORMATS[format]
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -184,7 +192,7 @@ def print_table(verification, loss: str) -> None:
         error = c.numeric_error
         numeric = "not run" if error != error else f"{error:.1e}"  # nan: not run
         rows.append((check_label(c.name, loss), symbolic, numeric, "ok" if c.ok else "FAIL"))
-    header = ("quantity", "symbolic check", "numeric max rel. error", "")
+    header = ("quantity", "symbolic check", "numeric max rel. error", "verdict")
     widths = [max(len(r[k]) for r in [header, *rows]) for k in range(4)]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -236,14 +244,15 @@ def report(
     file: NetworkFile,
     out: OutFolder = None,
     format: Annotated[
-        Format,
+        str,
         typer.Option(
             "--format",
             "-f",
+            metavar="pdf|tex|md",
             help="pdf: .tex and PDF (needs LaTeX); tex: the .tex "
             "only; md: .tex and Markdown with $$ math.",
         ),
-    ] = Format.pdf,
+    ] = "pdf",
     notation: Annotated[
         str,
         typer.Option(
@@ -270,6 +279,7 @@ def report(
         from derive.render.report import check_notation, write_report
 
         check_notation(notation)  # before the proofs, which take a while
+        formats(format)
         net = load(file, settings)
         curves = (
             None if metrics is None else training.build(training.read_metrics(metrics, net.name))
@@ -280,10 +290,13 @@ def report(
         verification = verify(derivation)
         out_dir = out if out is not None else Path("reports") / net.name
         paths = write_report(
-            derivation, verification, out_dir, FORMATS[format], notation, training=curves
+            derivation, verification, out_dir, formats(format), notation, training=curves
         )
     for path in paths:
         typer.echo(str(path))
+    proved = sum(c.ok for c in verification.checks)
+    typer.echo(f"{proved} of {len(verification.checks)} residuals and gradients proved, exactly "
+               f"and numerically ({verification.seconds:.1f} s)", err=True)  # fmt: skip
     if not verification.ok:
         failed = ", ".join(
             check_label(n, net.loss_quantity.name) for n in failed_checks(verification)
@@ -320,7 +333,8 @@ def grad(
             "--values",
             help="An .npz file with every input and parameter by name: "
             "samples along the first axis, weights (out x in), biases 1-D. "
-            "Default: the example values the network file ships (net.example_values).",
+            "Default: the example values the network file ships (net.example_values), or else "
+            "random ones (seed 0), as derive handcalc uses.",
             show_default=False,
         ),
     ] = None,
@@ -337,7 +351,8 @@ def grad(
     settings: Settings = None,
 ) -> None:
     """Evaluate the loss and every parameter gradient at the given values (or the example
-    values of the network file), and print them or write them to an .npz file."""
+    values of the network file, or else random ones), and print them or write them to an .npz
+    file."""
     with user_errors():
         net = load(file, settings)
         if values is not None:
@@ -345,11 +360,12 @@ def grad(
         elif net.examples:
             arrays, where = net.examples, f"{file} (example values)"
             label = f"the example values of {file}"
-        else:
-            raise DeriveError(
-                f"{file}: no --values given, and the network ships no example values "
-                "(net.example_values({...}) in the file)"
-            )
+        else:  # as derive handcalc does: reproducible random values at the default sizes
+            from derive.handcalc import SEED, random_point
+
+            arrays, where = random_point(net), f"{file} (random values)"
+            label = (f"random values ({file} ships no example values): "
+                     f"numpy.random.default_rng({SEED})")  # fmt: skip
         compiled = net.compile()
         try:
             result = compiled.loss_and_grads(arrays)
@@ -508,13 +524,14 @@ def init_study(
         ),
     ] = None,
     format: Annotated[
-        Format,
+        str,
         typer.Option(
             "--format",
             "-f",
+            metavar="pdf|tex|md",
             help="pdf: .tex and PDF (needs LaTeX); tex: the .tex only; md: .tex and Markdown.",
         ),
-    ] = Format.pdf,
+    ] = "pdf",
 ) -> None:
     """Forward N(0, 1) data through a deep network at initialisation and show every layer's
     activations: histograms, a mean/std table and what they say (lecture 4's experiments)."""
@@ -530,7 +547,7 @@ def init_study(
             typer.echo("\n".join(writeup.terminal_lines(study)))
         name = "-".join(["init-study", *(v for v in (activation, init) if v is not None)])
         out_dir = out if out is not None else Path("reports") / "init-study"
-        paths = writeup.write_init_study(studies, out_dir, name, FORMATS[format])
+        paths = writeup.write_init_study(studies, out_dir, name, formats(format))
     for path in paths:
         typer.echo(str(path))
 
@@ -554,13 +571,14 @@ def handcalc(
     ] = 4,
     out: OutFolder = None,
     format: Annotated[
-        Format,
+        str,
         typer.Option(
             "--format",
             "-f",
+            metavar="pdf|tex|md",
             help="pdf: .tex and PDF (needs LaTeX); tex: the .tex only; md: .tex and Markdown.",
         ),
-    ] = Format.pdf,
+    ] = "pdf",
     settings: Settings = None,
 ) -> None:
     """Write the forward and backward pass with the numbers put in at every step (formula,
@@ -576,7 +594,7 @@ def handcalc(
             given = read_values(values)
             calc = calculate(net, given, digits, str(values), f"those of {values.name}")
         out_dir = out if out is not None else Path("reports") / net.name
-        paths = write(calc, out_dir, FORMATS[format])
+        paths = write(calc, out_dir, formats(format))
     for path in paths:
         typer.echo(str(path))
 

@@ -175,7 +175,10 @@ class _QuickCheck:
                           tolerance=self.tolerance)  # fmt: skip
 
 
-@app.command()
+@app.command(
+    short_help="Check a claims file, or grade a student's answers (or a whole class) against "
+    "an assignment."
+)
 def check(
     file: Annotated[
         Path | None,

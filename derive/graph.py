@@ -68,6 +68,7 @@ class Network:
         self.train_sizes: dict[sp.Symbol, int] = {}  # real sizes, for training (where different)
         self.constants: dict[sp.Symbol, float] = {}
         self.settings: dict[str, object] = {}
+        self.setting_defaults: dict[str, object] = {}  # name -> the file's default
         self.quantities: dict[str, Quantity] = {}
         self.loss_q: Quantity | None = None
         self.notes: dict[str, str] = {}
@@ -81,6 +82,7 @@ class Network:
         given = (_overrides.get() or {}).get(name)
         value = default if given is None else _convert(name, given, default)
         self.settings[name] = value
+        self.setting_defaults[name] = default
         return value
 
     def dim(self, name: str, default: int, size: int | None = None) -> sp.Symbol:
@@ -307,12 +309,15 @@ class Network:
 def _convert(name: str, text, default):
     if not isinstance(text, str):
         return text
-    try:
-        if isinstance(default, bool):
+    if isinstance(default, bool):
+        if text.lower() in ("1", "true", "yes", "0", "false", "no"):
             return text.lower() in ("1", "true", "yes")
+        raise DeriveError(f"--set {name}={text}: expected true or false (the default is {default})")
+    try:
         return type(default)(text)
     except ValueError:
-        raise DeriveError(f"--set {name}={text}: expected a {type(default).__name__}") from None
+        kind = {int: "a whole number", float: "a number"}.get(type(default), type(default).__name__)
+        raise DeriveError(f"--set {name}={text}: expected {kind} (the default is {default})") from None
 
 
 def _size(dim, sizes: dict):
@@ -375,7 +380,8 @@ def load(path: str | Path, **settings) -> Network:
             what = "no Network object" if not found else f"{len(found)} Network objects"
             raise DeriveError(f"{path}: {what} at module level (name the one to use 'network')")
         net = found[0]
-    net.loss_quantity  # noqa: B018  (raises when there is none)
+    if net.loss_q is None:
+        raise DeriveError(f"{path}: network {net.name} declares no loss (use net.loss(...))")
     net.source = net.source or str(path)
     for k in settings:
         if k not in net.settings:

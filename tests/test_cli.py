@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from conftest import MULTITASK, SMALL, multitask_values, need_latex, small_values
 
+EXAMPLES = MULTITASK.parent
+
 import derive
 import derive.verify
 from derive.cli import parse_settings
@@ -54,7 +56,7 @@ def test_verify_prints_the_table(cli):
     result = cli("verify", SMALL)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["quantity", "symbolic", "check", "numeric", "max", "rel.", "error"]
+    assert lines[0].split() == ["quantity", "symbolic", "check", "numeric", "max", "rel.", "error", "verdict"]
     rows = {line.split()[0]: line.split() for line in lines[2:] if line.startswith("dL/d")}
     assert set(rows) == {"dL/dyhat", "dL/dz", "dL/dtheta", "dL/db"}
     for row in rows.values():
@@ -251,3 +253,38 @@ def test_readme_error_example(cli, monkeypatch):
     result = cli("verify", "tests/data/shape_mismatch.py")
     assert result.exit_code == 2
     assert result.stderr == example
+
+
+# --- the CLI as a new user meets it ---------------------------------------------------------
+def test_help_shows_no_type_for_flags_and_whole_sentences(cli):
+    top = cli("--help").stdout
+    assert "<bool>" not in top and "<bool>" not in cli("check", "--help").stdout
+    flat = " ".join(line.strip(" │") for line in top.splitlines())
+    assert "or grade a student's answers (or a whole class) against" in " ".join(flat.split())
+    assert "(or,\n" not in top
+
+
+def test_bad_option_values_are_one_line(cli, tmp_path):
+    fmt = cli("report", SMALL, "--format", "docx")
+    assert fmt.exit_code == 2 and fmt.stderr == "derive: error: --format docx: use pdf, tex or md\n"
+    k = cli("verify", EXAMPLES / "klayer.py", "--set", "k=abc")
+    assert k.exit_code == 2
+    assert k.stderr.strip().endswith("--set k=abc: expected a whole number (the default is 3)")
+    path = tmp_path / "noloss.py"
+    path.write_text("from derive import Network\nnet = Network('n')\n")
+    none = cli("verify", path)
+    assert none.stderr == f"derive: error: {path}: network n declares no loss (use net.loss(...))\n"
+
+
+def test_verify_labels_every_column_and_report_says_what_was_proved(cli, tmp_path):
+    header = cli("verify", SMALL).stdout.splitlines()[0]
+    assert header.split()[-1] == "verdict"
+    done = cli("report", SMALL, "--format", "tex", "-o", tmp_path)
+    assert done.stdout.splitlines() == [str(tmp_path / "small.tex")]
+    assert "of" in done.stderr and "residuals and gradients proved" in done.stderr
+
+
+def test_a_report_records_the_settings_it_was_derived_with(cli, tmp_path):
+    cli("report", EXAMPLES / "klayer.py", "--set", "k=2", "--format", "tex", "-o", tmp_path)
+    tex = (tmp_path / "klayer.tex").read_text()
+    assert r"with the setting \texttt{k = 2} (the file's default: \texttt{3})" in tex

@@ -148,12 +148,17 @@ def test_values_given_on_the_command_line_win(cli, tmp_path):
     )
 
 
-def test_no_values_anywhere_is_one_line_exit_2(cli):
+def test_without_values_grad_uses_the_random_values_of_handcalc(cli):
+    """derive grad and derive handcalc agree: without values, the same seeded random ones."""
+    from derive.handcalc import random_point
+
     result = cli("grad", MLP2)
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith(f"derive: error: {MLP2}: no --values given")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"mlp2 at random values ({MLP2} ships no example values)")
+    net = derive.load(MLP2)
+    want = net.compile().loss_and_grads(random_point(net))
+    loss = net.loss_quantity.name
+    assert f"{loss} = {float(want[loss]):.6g}" in result.stdout
 
 
 # --- shipped values that do not fit --------------------------------------------------------

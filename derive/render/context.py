@@ -116,6 +116,8 @@ class Report:
     param_count: str = ""  # inline math: the number of scalar parameters, symbolic in the dims
     param_count_at: str = ""  # text: that number at the dims' sizes, "" when it is a number
     notes: tuple[Note, ...] = ()
+    settings_tex: str = ""  # the settings it was derived with (net.setting), prose
+    settings_md: str = ""
 
 
 # --- displays -----------------------------------------------------------------------------
@@ -536,4 +538,19 @@ def build(derivation, verification=None) -> Report:
         param_count=count,
         param_count_at=count_at,
         notes=notes(net),
+        settings_tex=settings_text(net, lambda t: r"\texttt{" + tex_text(t) + "}"),
+        settings_md=settings_text(net, lambda t: f"`{t}`"),
     )
+
+
+def settings_text(net, code) -> str:
+    """The settings the network was derived with, each overridden one with the file's default:
+    "the settings k = 4 (the file's default: 3) and hidden = 3"; "" without settings."""
+    parts = []
+    for name, value in net.settings.items():
+        default = getattr(net, "setting_defaults", {}).get(name, value)
+        note = f" (the file's default: {code(str(default))})" if default != value else ""
+        parts.append(code(f"{name} = {value}") + note)
+    if not parts:
+        return ""
+    return ("the setting " if len(parts) == 1 else "the settings ") + and_list(parts)

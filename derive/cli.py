@@ -21,6 +21,7 @@ import typer
 
 from derive.errors import DeriveError
 
+
 def _flag_type(self, ctx):
     """A flag takes no value: show no type for it (typer 0.29 prints ``<bool>``)."""
     return None if self.is_flag else _display_type(self, ctx)

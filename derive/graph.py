@@ -317,7 +317,9 @@ def _convert(name: str, text, default):
         return type(default)(text)
     except ValueError:
         kind = {int: "a whole number", float: "a number"}.get(type(default), type(default).__name__)
-        raise DeriveError(f"--set {name}={text}: expected {kind} (the default is {default})") from None
+        raise DeriveError(
+            f"--set {name}={text}: expected {kind} (the default is {default})"
+        ) from None
 
 
 def _size(dim, sizes: dict):

@@ -6,9 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import MULTITASK, SMALL, multitask_values, need_latex, small_values
-
-EXAMPLES = MULTITASK.parent
+from conftest import EXAMPLES, MULTITASK, SMALL, multitask_values, need_latex, small_values
 
 import derive
 import derive.verify
@@ -56,7 +54,8 @@ def test_verify_prints_the_table(cli):
     result = cli("verify", SMALL)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["quantity", "symbolic", "check", "numeric", "max", "rel.", "error", "verdict"]
+    header = ["quantity", "symbolic", "check", "numeric", "max", "rel.", "error", "verdict"]
+    assert lines[0].split() == header
     rows = {line.split()[0]: line.split() for line in lines[2:] if line.startswith("dL/d")}
     assert set(rows) == {"dL/dyhat", "dL/dz", "dL/dtheta", "dL/db"}
     for row in rows.values():

@@ -10,6 +10,7 @@ import derive
 from derive.backprop import Derivation
 from derive.expr import Leaf, Residual
 from derive.numeric import prove_numeric
+from derive.ops.algebra import scale
 from derive.ops.elementwise import hadamard
 from derive.verify import (
     TOLERANCE,
@@ -93,3 +94,36 @@ def test_the_layer_by_layer_proof_agrees_on_the_examples(example):
     # with one-hot labels proved at each of their values (batchnorm's p - y needs them)
     proved = prove_symbolic(net.derive(), symbolic_sizes(net), "layers")
     assert all(proved.values()), [n for n, ok in proved.items() if not ok]
+
+
+DEEP_TANH = """
+from derive import Network, cross_entropy, mean, softmax, tanh
+net = Network("deep")
+d = net.dim("d", 3)
+x = net.input("x", d)
+y = net.input("y", d, onehot=True)
+prev = x
+for l in range(1, 6):
+    W = net.param(f"W_{l}", (d, d))
+    prev = net.node(f"x_{l}", tanh(W * prev))
+p = net.node("p", softmax(prev))
+L = net.loss("L", mean(cross_entropy(p, y)))
+"""
+
+
+def test_deep_smooth_networks_are_proved_layer_by_layer(tmp_path):
+    """Five tanh layers: end to end the scalar derivative doubles per layer, so the proof goes
+    layer by layer only (complete by induction), and still catches a planted slip."""
+    from derive.verify import choose_scheme, smooth_depth
+
+    path = tmp_path / "deep.py"
+    path.write_text(DEEP_TANH)
+    net = derive.load(path)
+    assert smooth_depth(net) == 6 and choose_scheme(net) == "layers"  # and the log of the loss
+    derivation = net.derive()
+    sizes = symbolic_sizes(net)
+    assert all(prove_symbolic(derivation, sizes).values())
+    g = derivation["x_3"]
+    bad = _planted(derivation, "x_3", compact=scale(2, g.compact), expanded=scale(2, g.expanded))
+    proved = prove_symbolic(bad, sizes)
+    assert proved["x_3"] is False and proved["W_1"] is False  # and everything it feeds

@@ -125,7 +125,7 @@ def test_batch_form_is_the_matrix_of_the_sums():
     deep = render_tex(derive.load(KLAYER).derive(), None, "batch")
     assert r"G &\leftarrow G W_{3}" in deep
     assert r"G &\leftarrow G \circ \operatorname{Ind}\left(S_{2} > 0\right)^{T}" in deep
-    assert r"&= G^{T} {X^{(1)}}^{T} + 2 \lambda W_{2}" in deep
+    assert r"&= G^{T} \left(X^{(1)}\right)^{T} + 2 \lambda W_{2}" in deep
 
 
 def test_klayer_propagates_g_through_every_layer():
@@ -135,7 +135,7 @@ def test_klayer_propagates_g_through_every_layer():
         assert rf"&\leftarrow \mathbf{{g}} \frac{{\partial \mathbf{{s}}_{{{l}}}}}" in tex
         assert rf"= \mathbf{{g}} W_{{{l}}}" in tex
         assert (rf"\frac{{\partial J}}{{\partial W_{{{l}}}}} &= \sum_{{i=1}}^{{m}} "
-                rf"\left(\mathbf{{g}}^{{i}}\right)^{{T}} \left({{\mathbf{{x}}^{{({l - 1})}}}}^{{i}}"
+                rf"\left(\mathbf{{g}}^{{i}}\right)^{{T}} \left(\mathbf{{x}}^{{({l - 1}), i}}"
                 rf"\right)^{{T}} + 2 \lambda W_{{{l}}}") in tex  # fmt: skip
     for l in (1, 2):
         assert (rf"\mathbf{{g}} \operatorname{{diag}}\left(\operatorname{{Ind}}\left("

@@ -158,7 +158,7 @@ def test_other_ops_print_unambiguously():
     tex = render_tex(net.derive())
     # tanh' = 1 - tanh^2 and sigma' = sigma (1 - sigma), in terms of the nodes they make;
     # 1 - z^2 is one Hadamard factor; ReLU's derivative is an indicator
-    assert r"\circ \left(\mathbf{1} - {\mathbf{z}^{i}}^{\circ 2}\right)" in tex
+    assert r"\circ \left(\mathbf{1} - \left(\mathbf{z}^{i}\right)^{\circ 2}\right)" in tex
     assert r"\mathbf{s}^{i} \circ \left(\mathbf{1} - \mathbf{s}^{i}\right)" in tex
     assert r"\mathbb{1}\left[\mathbf{s}^{i} > 0\right]" in tex
     # the loss reads r directly: no dL/dL, no "local derivative" that looks like the residual

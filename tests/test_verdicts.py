@@ -165,6 +165,9 @@ CASES = [
     ("batchnorm", r"\hat{\mathbf{s}}^i = \frac{\mathbf{s}^i - \boldsymbol{\mu}_b}{\sqrt{"
      r"\mathbf{v}_b}}", "incorrect"),  # the epsilon matters (it is 1e-5 here: exactly)
     ("klayer", r"\mathbf{s}_2^i = W_{2} \mathbf{x}^{(1)i} + \mathbf{b}_{2}", "correct"),
+    # as the reports print it: the layer label and the sample index side by side
+    ("klayer", r"\mathbf{s}_2^i = W_{2} \mathbf{x}^{(1), i} + \mathbf{b}_{2}", "correct"),
+    ("klayer", r"\mathbf{s}_2^i = W_{2} \mathbf{x}^{(1), j} + \mathbf{b}_{2}", "incorrect"),
     ("mlp", r"\frac{\partial J}{\partial W_2} = \frac{1}{m}\sum_{i=1}^{m}" + PY
      + r"(\mathbf{h}^i)^T", "correct"),
     ("linear_softmax", r"\frac{\partial J}{\partial W} = \frac{1}{m}\sum_{i=1}^{m}" + PY

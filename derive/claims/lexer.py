@@ -233,8 +233,8 @@ _LABEL_T = re.compile(
     r"\^\s*\{\s*\(\s*(\d+|[A-Za-z])\s*\)\s*(?:T|\\top(?![A-Za-z])|\\intercal(?![A-Za-z]))"
     r"\s*\}"
 )
-# x^{(1)i}: a label, then a sample index
-_LABEL_I = re.compile(r"\^\s*\{\s*\(\s*(\d+|[A-Za-z])\s*\)\s*([ijkln])\s*\}")
+# x^{(1)i}, x^{(1), i} (as derive prints it): a label, then a sample index
+_LABEL_I = re.compile(r"\^\s*\{\s*\(\s*(\d+|[A-Za-z])\s*\)\s*,?\s*(?:\\[,;: ]\s*)?([ijkln])\s*\}")
 # x^{\circ 2}, x^{\odot 2}, x^{\circ2}: the power entry by entry
 _HPOW = re.compile(r"\^\s*\{\s*\\(?:circ|odot)\s*(\d{1,2})\s*\}")
 _CASES = re.compile(r"\\(begin|end)\s*\{\s*(cases|dcases)\s*\}")

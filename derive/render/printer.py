@@ -36,13 +36,82 @@ class LatexAtom(sp.Symbol):
 
 
 def with_superscript(latex: str, sup: str) -> str:
-    """x^{sup}, bracing the base when it already carries a top-level superscript."""
-    depth, top_sup = 0, False
-    for ch in latex:
+    """x^{sup}, never two superscripts stacked so that they read as one power (x^{(1)i},
+    sigma^{2i}, h^{i o 2}): a sample index joins a layer label (x^{(1), i}) or goes under a power
+    ((sigma^i)^2); any other superscript (a power, a transpose) brackets the base
+    ((h^i)^{o 2}, (W^{(1)})^T)."""
+    split = _last_superscript(latex)
+    if split is None:
+        return latex + "^{" + sup + "}"
+    prefix, atom, existing = split
+    if len(sup) == 1 and sup.islower() and atom:  # a sample index i, j
+        power = existing.lstrip("-").isdigit() or existing.startswith("\\circ")
+        if not power:  # a label: x^{(1)}, x^{*}
+            return prefix + atom + "^{" + existing + ", " + sup + "}"
+        return prefix + r"\left(" + atom + "^{" + sup + r"}\right)^{" + existing + "}"
+    return r"\left(" + latex + r"\right)^{" + sup + "}"
+
+
+def _last_superscript(latex: str) -> tuple[str, str, str] | None:
+    """(prefix, atom, superscript) when ``latex`` ends in atom^{superscript} at the top level
+    ("\\log " + "\\boldsymbol{\\sigma}" + "2"); atom is "" when it cannot be told apart. None
+    without a top-level superscript."""
+    depth, top = 0, None
+    for k, ch in enumerate(latex):
         depth += ch == "{"
         depth -= ch == "}"
-        top_sup |= ch == "^" and depth == 0
-    return ("{" + latex + "}" if top_sup else latex) + "^{" + sup + "}"
+        if ch == "^" and depth == 0:
+            top = k
+    if top is None:
+        return None
+    rest = latex[top + 1 :]
+    if rest.startswith("{") and _closing(rest, 0) == len(rest) - 1:
+        existing = rest[1:-1]
+    elif len(rest) == 1:
+        existing = rest
+    else:
+        return "", "", ""  # a superscript in the middle: bracket the whole
+    j = top
+    while j > 0:
+        if latex[j - 1] == "}":
+            j = _opening(latex, j - 1)
+            while j > 0 and (latex[j - 1].isalpha() or latex[j - 1] == "\\"):
+                j -= 1
+                if latex[j] == "\\":
+                    break
+        elif latex[j - 1].isalnum():
+            j -= 1
+            while j > 0 and latex[j - 1].isalpha():
+                j -= 1
+            if j > 0 and latex[j - 1] == "\\":
+                j -= 1
+        else:
+            break
+        if j > 0 and latex[j - 1] == "_":  # the base of a subscript belongs to the atom
+            j -= 1
+            continue
+        break
+    return latex[:j], latex[j:top], existing
+
+
+def _closing(s: str, start: int) -> int:
+    depth = 0
+    for k in range(start, len(s)):
+        depth += s[k] == "{"
+        depth -= s[k] == "}"
+        if depth == 0:
+            return k
+    return -1
+
+
+def _opening(s: str, end: int) -> int:
+    depth = 0
+    for k in range(end, -1, -1):
+        depth += s[k] == "}"
+        depth -= s[k] == "{"
+        if depth == 0:
+            return k
+    return 0
 
 
 class ScalarPrinter(LatexPrinter):

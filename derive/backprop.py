@@ -106,9 +106,28 @@ def jacobian(expr: Expr, q: Quantity) -> Expr | None:
     return add(*parts) if parts else None
 
 
+def powers_named(network: Network, before: Quantity | None = None) -> dict[Expr, Expr]:
+    """exp(k c u) written through a node s = exp(c u) as s^{o k}: the VAE's exp(log sigma^2) is
+    sigma o sigma, as the homework writes it (k = 2, 3). Only nodes before ``before``."""
+    from derive.ops.algebra import scale, split_scale
+    from derive.ops.elementwise import Apply, apply, hadamard
+
+    out: dict[Expr, Expr] = {}
+    for n in network.nodes:
+        if n == before:
+            break
+        e = n.definition
+        if isinstance(e, Apply) and e.fn.name == "exp":
+            c, u = split_scale(e.e)
+            for k in (2, 3):
+                out[apply(e.fn, scale(k * c, u))] = hadamard((Leaf(n), k))
+    return out
+
+
 def derive(network: Network) -> Derivation:
     loss = network.loss_quantity
     named = {n.definition: Leaf(n) for n in network.nodes}
+    named.update({k: v for k, v in powers_named(network).items() if k not in named})
     renamed: dict = {}  # sub-expressions already named, shared across the residuals
 
     def name_known(e: Expr) -> Expr:

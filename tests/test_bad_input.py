@@ -123,7 +123,7 @@ def test_malformed_setting(cli, tmp_path, bad):
 def test_setting_of_the_wrong_type(cli, tmp_path):
     out = tmp_path / "out"
     result = cli("report", SMALL, "--out", out, "--set", "width=wide")
-    check_one_line_error(result, out, "width=wide", "int")
+    check_one_line_error(result, out, "width=wide", "expected a whole number")
 
 
 # --- the values file ---------------------------------------------------------------------------

@@ -102,3 +102,20 @@ def test_batch_centring_needs_a_factor_the_same_for_every_sample():
     other = Leaf(Quantity("nu", "nu", s.shape, "node", False, definition=mean(g)))
     assert not isinstance(batch_sum(s - other), Zero)  # the mean of another quantity
     assert isinstance(batch_sum(s - mu), Zero)
+
+
+def test_the_identity_test_knows_exp_k_a_is_exp_a_to_the_k():
+    """sigma o sigma = exp(log sigma^2) for sigma = exp(log sigma^2 / 2): the exact proof
+    evaluates exp(c t) as b(t)^(12 c), so these hold, and different powers still differ."""
+    from derive.expand import IdentityTest
+    from derive.ops.elementwise import ELEMENTWISE
+
+    exp = ELEMENTWISE["exp"].scalar
+    a, b = sp.symbols("a b", real=True)
+    t = IdentityTest()
+    assert t.equal(exp(a) ** 2, exp(2 * a))
+    assert t.equal(exp((a + b) / 2) ** 2, exp(a + b))
+    assert t.equal(exp(-a) * exp(a), 1)
+    assert not t.equal(exp(a) ** 2, exp(3 * a))
+    assert not t.equal(exp(a / 2), exp(a))
+    assert not t.equal(exp(a), exp(b))

@@ -305,7 +305,9 @@ def matmul(*factors: Expr) -> Expr:
         return scale(coef, SCALAR_ONE)
     if len(out) == 1:
         return scale(coef, out[0])
-    return scale(coef, MatMul(tuple(out)))
+    from derive.ops import identities
+
+    return scale(coef, identities.simplify("matmul", MatMul(tuple(out))))
 
 
 def _oriented(row: Expr, col: Expr) -> list[Expr]:

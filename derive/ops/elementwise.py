@@ -57,7 +57,9 @@ class ScalarFn:
                     return g.subs({U: named.scalar(arg), S: arg}, simultaneous=True)
                 return fn.derivative().scalar(arg)
 
-            _OPAQUE[self] = type(f"F_{self.name or len(_OPAQUE)}", (sp.Function,), {"fdiff": fdiff})
+            # exp(k a) = exp(a)^k: the identity test knows it (sigma o sigma = exp(log sigma^2))
+            methods = {"fdiff": fdiff, "exponential": expr == sp.exp(S)}
+            _OPAQUE[self] = type(f"F_{self.name or len(_OPAQUE)}", (sp.Function,), methods)
         return _OPAQUE[self](a)
 
     def numpy_code(self, arg: str) -> str:

@@ -323,3 +323,61 @@ def batch_sum_distributes(e: Expr) -> Expr | None:
 
     out = scale(c, out)
     return out if size(out) < size(e) else None
+
+
+# --- sums of rows -----------------------------------------------------------------------------
+def _ones_diag_example() -> Expr:
+    import sympy as sp
+
+    from derive.expr import Identity, Ones, test_leaf
+    from derive.ops.algebra import Add, MatMul, Scale, Transpose
+    from derive.ops.elementwise import Diag
+
+    v = test_leaf("v", 3)
+    rows = Add((Identity(v.shape[0]), Scale(sp.Integer(-1), Diag(v))))
+    return MatMul((Transpose(Ones(v.shape[0])), rows))
+
+
+@rule(
+    "the ones vector sums the rows",
+    r"\mathbf{1}^T \operatorname{diag}(\mathbf{v}) = \mathbf{v}^T, \quad \mathbf{1}^T I = "
+    r"\mathbf{1}^T",
+    "matmul",
+    _ones_diag_example,
+)
+def ones_times_diag(e: Expr) -> Expr | None:
+    """1^T diag(v) = v^T, also in a sum of diagonal matrices and identities (a local Jacobian
+    of the KL term: -1/2 1^T [I - diag(sigma^2)] = -1/2 (1 - sigma^2)^T)."""
+    from derive.expr import Identity, Ones
+    from derive.ops.algebra import (
+        Add,
+        MatMul,
+        Transpose,
+        add,
+        matmul,
+        scale,
+        split_scale,
+        transpose,
+    )
+    from derive.ops.elementwise import Diag
+
+    if not isinstance(e, MatMul):
+        return None
+    f = e.factors
+    for k in range(len(f) - 1):
+        if not (isinstance(f[k], Transpose) and isinstance(f[k].e, Ones)):
+            continue
+        c, nxt = split_scale(f[k + 1])
+        terms = nxt.terms if isinstance(nxt, Add) else (nxt,)
+        if not all(isinstance(split_scale(t)[1], (Diag, Identity)) for t in terms):
+            continue
+
+        ones = f[k]
+
+        def row(t: Expr, ones: Expr = ones) -> Expr:
+            a, base = split_scale(t)
+            return scale(a, transpose(base.v) if isinstance(base, Diag) else ones)
+
+        summed = scale(c, add(*(row(t) for t in terms)))
+        return matmul(*f[:k], summed, *f[k + 2 :])
+    return None

@@ -14,7 +14,7 @@ import sympy as sp
 from derive.expr import Leaf, Quantity, Residual, leaves, substitute
 from derive.ops.algebra import Add, MatMul
 from derive.render import breaking
-from derive.render.printer import CLOSE, OPEN, latex
+from derive.render.printer import CLOSE, OPEN, latex, with_network_names
 from derive.render.proof import Proof, proof, with_index
 
 _REL = 1.4  # "= " after the alignment point, in em
@@ -204,10 +204,22 @@ def meaning(net, q: Quantity) -> str:
     if q.kind == "input":
         return {"onehot": "a one-hot input", "mask": "a mask"}.get(q.content, "an input")
     for w in net.consumers(q):
-        layer = f" of layer ${layer_tex(w.layer)}$" if w.layer else f" of ${w.latex}$"
         role = _role(w.definition, Leaf(q))
-        return (f"the {role}" if role else "a parameter") + layer
+        if not role:
+            return "a parameter" + (f" of layer ${layer_tex(w.layer)}$" if w.layer else "")
+        # the layer names it, unless the layer has more than one (W_mu and W_v of the encoder)
+        alike = [p for p in net.params if _first_use(net, p) == (role, w.layer)]
+        if w.layer and len(alike) == 1:
+            return f"the {role} of layer ${layer_tex(w.layer)}$"
+        inside = f" (layer ${layer_tex(w.layer)}$)" if w.layer else ""
+        return f"the {role} of ${with_index(w, 'i')}$" + inside
     return "a parameter"
+
+
+def _first_use(net, q: Quantity) -> tuple[str | None, str | None]:
+    for w in net.consumers(q):
+        return _role(w.definition, Leaf(q)), w.layer
+    return None, None
 
 
 def _role(e, leaf: Leaf) -> str | None:
@@ -254,7 +266,10 @@ def _leaves(e) -> set:
 
 def forward(net, q: Quantity, note: bool = True) -> tuple[str, list[str], str]:
     """``q = aka = definition`` (per sample, no index), and the space q lives in."""
-    rhs = breaking.marked(q.definition, None, loss_latex(net))
+    from derive.backprop import powers_named
+
+    definition = substitute(q.definition, powers_named(net, before=q))  # sigma^2, not exp(log ..)
+    rhs = breaking.marked(definition, None, loss_latex(net))
     return q.latex, [" = ".join(list(q.aka) + [rhs])], r"\in " + space(q) if note else ""
 
 
@@ -482,6 +497,7 @@ def loss_latex(net) -> str:
     return net.loss_q.latex if net.loss_q is not None else "L"
 
 
+@with_network_names
 def build(derivation, verification=None) -> Report:
     net = derivation.network
     loss_q, loss = net.loss_q, loss_latex(net)

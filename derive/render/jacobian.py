@@ -31,7 +31,7 @@ from derive.render.context import (
     merge,
     notation,
 )
-from derive.render.printer import CLOSE, OPEN, with_superscript
+from derive.render.printer import CLOSE, OPEN, with_network_names, with_superscript
 from derive.render.proof import with_index
 from derive.render.rowform import JacobianPrinter, Kron, Paren, RowGrad, Vec, pushed, row
 
@@ -254,6 +254,7 @@ def param_step(g, net, current, known) -> JStep:
 
 
 # --- the whole backward pass ----------------------------------------------------------------
+@with_network_names
 def build(derivation, batch: bool = False) -> Backward:
     """The backward pass; with ``batch``, also its form for the whole batch at once."""
     net = derivation.network

@@ -8,13 +8,15 @@ method, and an op that brings its own ``latex_template`` needs none.
 
 from __future__ import annotations
 
+import functools
 import re
+from contextvars import ContextVar
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from derive.expr import SCALAR_ONE, Expr, Leaf, Ones, Residual
-from derive.ops.algebra import Add, MatMul, Scale
+from derive.ops.algebra import Add, MatMul, Scale, Transpose
 from derive.ops.batch import BatchSum
 from derive.ops.elementwise import Hadamard, S
 
@@ -112,6 +114,34 @@ def _opening(s: str, end: int) -> int:
         if depth == 0:
             return k
     return 0
+
+
+#: Names of element-wise functions for the network being written up, where the usual one
+#: clashes with one of its quantities (the sigmoid's sigma beside the VAE's sigma).
+_FUNCTION_NAMES: ContextVar[dict[str, str] | None] = ContextVar("function_names", default=None)
+
+#: function -> (the symbol that clashes, the name used instead)
+CLASHES = {"sigmoid": (r"\sigma", r"\operatorname{sigmoid}")}
+
+
+def with_network_names(build):
+    """Decorate a write-up's build(derivation, ...): while it runs, a function whose symbol a
+    quantity of the network also uses is written by its name."""
+
+    @functools.wraps(build)
+    def run(derivation, *args, **kwargs):
+        net = derivation.network
+        names = {}
+        for fn, (symbol, name) in CLASHES.items():
+            if any(symbol in q.latex for q in net.quantities.values()):
+                names[fn] = name
+        token = _FUNCTION_NAMES.set(names)
+        try:
+            return build(derivation, *args, **kwargs)
+        finally:
+            _FUNCTION_NAMES.reset(token)
+
+    return run
 
 
 class ScalarPrinter(LatexPrinter):
@@ -219,8 +249,9 @@ class DerivePrinter(LatexPrinter):
     # --- element-wise --------------------------------------------------------------------
     def _print_Apply(self, e):
         arg = self._print(e.e)
-        if e.fn.latex:
-            return e.fn.latex + self.wrap(arg)
+        name = (_FUNCTION_NAMES.get() or {}).get(e.fn.name, e.fn.latex)
+        if name:
+            return name + self.wrap(arg)
         # (v + eps 1)^{3/2}: a sum raised to a power needs its brackets; under a root it does not
         powered = any(
             p.is_Pow and p.base == S and abs(p.exp) != sp.Rational(1, 2)
@@ -243,6 +274,13 @@ class DerivePrinter(LatexPrinter):
             s = self.wrap(s) if needs else s
             return s if abs(p) == 1 else with_superscript(s, "\\circ " + str(abs(p)))
 
+        rows = all(isinstance(f, Transpose) for f, _ in e.factors)
+        if e.shape[0] == 1 and not e.is_scalar and rows:
+            # a row of transposed columns: (sigma^{o 2})^T rather than ((sigma)^T)^{o 2}
+            from derive.ops.elementwise import hadamard
+
+            column = hadamard(*((f.e, p) for f, p in e.factors))
+            return self.wrap(self._print(column)) + "^{T}"
         if e.is_scalar:  # a product and quotient of scalars: a fraction, as on paper
             num = [self.scalar_factor(f, p) for f, p in e.factors if p > 0]
             den = [self.scalar_factor(f, -p) for f, p in e.factors if p < 0]

@@ -274,7 +274,7 @@ class _Steps:
             out.append(Step(q.name, s, quantity(q, self.loss, idx),
                             formula(q.definition, self.loss, idx),
                             substituted(q.definition, self.printer(s)),
-                            matrix(value, self.digits), value))  # fmt: skip
+                            matrix(value, self.digits, given=False), value))  # fmt: skip
         return out
 
     def backward(self, g) -> list[Step]:
@@ -285,14 +285,14 @@ class _Steps:
             out.append(Step(g.q.name, s, quantity(g.q, self.loss, idx, residual=True),
                             formula(g.compact, self.loss, idx),
                             substituted(g.compact, self.printer(s)),
-                            matrix(value, self.digits), value))  # fmt: skip
+                            matrix(value, self.digits, given=False), value))  # fmt: skip
         return out
 
     def gradient(self, g, summary: bool = False) -> Step:
         value = self.value(g.q, self.grads[g.q.name], None)
         lhs = quantity(g.q, self.loss, None, residual=True)
         if summary:
-            return Step(g.q.name, None, lhs, "", "", matrix(value, self.digits), value)
+            return Step(g.q.name, None, lhs, "", "", matrix(value, self.digits, given=False), value)
         return Step(g.q.name, None, lhs, formula(g.compact, self.loss, None),
-                    substituted(g.compact, self.printer(None)), matrix(value, self.digits),
+                    substituted(g.compact, self.printer(None)), matrix(value, self.digits, given=False),
                     value)  # fmt: skip

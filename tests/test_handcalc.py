@@ -109,7 +109,10 @@ def test_hand321_prints_the_homeworks_numbers(calc):
     )
     assert step(calc, "forward", "o", 0).result == "0.5721"
     assert step(calc, "backward", "o", 0).result == "1.8621"  # the homework's 1.86
-    assert step(calc, "backward", "h", 0).result == r"\begin{bmatrix} -0.114 \\ 0.31 \end{bmatrix}"
+    # a computed number keeps its decimals (0.3100 beside 0.5721); given ones keep their own (0.18)
+    assert (
+        step(calc, "backward", "h", 0).result == r"\begin{bmatrix} -0.1140 \\ 0.3100 \end{bmatrix}"
+    )
     assert step(calc, "gradients", "W2").result == r"\begin{bmatrix} 0.3084 & 0.1337 \end{bmatrix}"
     assert step(calc, "gradients", "b2").result == "0.4558"
     # the homework's sign slip: its dE/dw_1 = +0.0043 is negative here

@@ -202,6 +202,8 @@ def test_markdown_report_and_jupyter(multitask, tmp_path):
     assert md.count("$$") % 2 == 0 and md.count("$$") > 40
     assert "\\begin{aligned}" in md and "\\VAR" not in md and "\\BLOCK" not in md
     assert "| $\\partial L / \\partial \\theta_{1A}$ | ✓ |" in md
+    # KaTeX draws \mathbb{1} as a plain 1: the indicator is \mathbb{I} in Markdown
+    assert "\\mathbb{1}" not in md and "\\mathbb{I}\\left[" in md
     shown = network_markdown(net)
     assert shown == net._repr_markdown_()
     assert "## The network" in shown and "$$" in shown and "## Residuals" not in shown

@@ -69,10 +69,15 @@ class SqNorm(Op):
     """||e||_2^2 of a vector, ||E||_F^2 (the sum of squared entries) of a matrix."""
 
     e: Expr
-    delimited = True
+
+    @property
+    def delimited(self) -> bool:
+        return not self.e.is_scalar
 
     @property
     def latex_template(self):
+        if self.e.is_scalar:  # of a number: its square, (o - t)^2 as the homework writes it
+            return r"\left({0}\right)^2"
         return r"\left\| {0} \right\|_" + ("2" if self.e.is_col else "F") + "^2"
 
     @property

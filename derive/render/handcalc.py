@@ -39,10 +39,12 @@ RELATION = 1.4  # "= " after the alignment point, in em (as the report's display
 
 
 # --- numbers ------------------------------------------------------------------------------
-def number(x: float, digits: int = 4) -> str:
+def number(x: float, digits: int = 4, given: bool = True) -> str:
     """A number as LaTeX, rounded for reading: ``digits`` decimals, or ``digits`` significant
-    digits where that takes more (0.004488 rather than 0.0045), trailing zeros dropped (the
-    homework's 0.18); scientific notation below 1e-4 and from 1e6 on."""
+    digits where that takes more (0.004488 rather than 0.0045); scientific notation below 1e-4
+    and from 1e6 on. A ``given`` number (an input, a parameter) drops its trailing zeros (the
+    homework's 0.18); a computed one keeps them (0.3100 beside 0.5721)."""
+    trim = _trim if given else (lambda text: text)
     x = float(x)
     if math.isnan(x):
         return r"\mathrm{NaN}"
@@ -56,8 +58,8 @@ def number(x: float, digits: int = 4) -> str:
         if abs(float(mantissa)) >= 10:  # 9.9996 rounded up to 10.000
             exponent += 1
             mantissa = f"{x / 10.0**exponent:.{digits - 1}f}"
-        return _trim(mantissa) + r" \cdot 10^{" + str(exponent) + "}"
-    text = _trim(f"{x:.{max(digits, digits - 1 - exponent)}f}")
+        return trim(mantissa) + r" \cdot 10^{" + str(exponent) + "}"
+    text = trim(f"{x:.{max(digits, digits - 1 - exponent)}f}")
     return "0" if text == "-0" else text
 
 
@@ -72,18 +74,18 @@ def shown(n: int, limit: int, keep: int) -> list[int | None]:
     return list(range(keep)) + [None, n - 1]
 
 
-def matrix(a: np.ndarray, digits: int = 4) -> str:
+def matrix(a: np.ndarray, digits: int = 4, given: bool = True) -> str:
     """A 2-D array as a bmatrix (a 1 x 1 array as its number); long sides elided with dots."""
     a = np.asarray(a, dtype=float)
     if a.shape == (1, 1):
-        return number(a[0, 0], digits)
+        return number(a[0, 0], digits, given)
     rows = shown(a.shape[0], MAX_SIDE, SHOWN_SIDE)
     cols = shown(a.shape[1], MAX_SIDE, SHOWN_SIDE)
 
     def cell(r: int | None, c: int | None) -> str:
         if r is None:
             return r"\vdots" if c is not None else r"\ddots"
-        return r"\cdots" if c is None else number(a[r, c], digits)
+        return r"\cdots" if c is None else number(a[r, c], digits, given)
 
     lines = [" & ".join(cell(r, c) for c in cols) for r in rows]
     return r"\begin{bmatrix} " + r" \\ ".join(lines) + r" \end{bmatrix}"
@@ -146,10 +148,10 @@ class NumberPrinter(SamplePrinter):
         return value.T if transpose else value
 
     def _print_Leaf(self, e):
-        return self.operand_number(self.array(e.q, self.values))
+        return self.operand_number(self.array(e.q, self.values), e.q.kind != "node")
 
     def _print_Residual(self, e):
-        return self.operand_number(self.array(e.q, self.residuals))
+        return self.operand_number(self.array(e.q, self.residuals), False)
 
     def _print_Apply(self, e):
         # sigma[0.74; -0.88]: a matrix brings its own brackets, round ones around it are clutter
@@ -161,15 +163,16 @@ class NumberPrinter(SamplePrinter):
         # the numbers of x^T are a row: written as the row they are, the product reads as it is
         # computed (column times row), which x with a T on it hides
         if isinstance(e.e, Leaf):
-            return self.operand_number(self.array(e.e.q, self.values, transpose=True))
+            values = self.array(e.e.q, self.values, transpose=True)
+            return self.operand_number(values, e.e.q.kind != "node")
         if isinstance(e.e, Residual):
-            return self.operand_number(self.array(e.e.q, self.residuals, transpose=True))
+            return self.operand_number(self.array(e.e.q, self.residuals, transpose=True), False)
         return super()._print_Transpose(e)
 
-    def operand_number(self, a: np.ndarray) -> str:
+    def operand_number(self, a: np.ndarray, given: bool = True) -> str:
         """A matrix as a bmatrix; a number bracketed where it is a factor, as the homework
         writes (1.86)(0.57), or where its minus sign would run into an operator: a + (-0.25)."""
-        text = matrix(a, self.digits)
+        text = matrix(a, self.digits, given)
         if a.shape != (1, 1):
             return text
         return self.wrap(text) if self.bracket_number(float(a[0, 0]) < 0) else text
@@ -337,6 +340,7 @@ class Document:
     constant: str  # inline math: residuals that are constants
     summary: tuple[Row, ...]
     notation: tuple[str, ...]
+    notes: tuple = ()  # the network file's notes (net.notes), as in its report
 
 
 def _blocks(groups, loss: str) -> tuple[Block, ...]:
@@ -396,4 +400,5 @@ def document(calc) -> Document:
         notation=context.notation(
             [resolve_brackets(t) for s in steps for t in (s.formula, s.substituted)]
         ),
+        notes=context.notes(net),
     )

@@ -71,9 +71,17 @@ def _environment(tex: bool) -> jinja2.Environment:
     return jinja2.Environment(**options)
 
 
+#: LaTeX that Markdown's math renderers (KaTeX, MathJax) do not draw as LaTeX does: the
+#: indicator's blackboard 1 is a plain 1 in KaTeX and a fallback glyph in MathJax.
+MARKDOWN_MATH = {r"\mathbb{1}": r"\mathbb{I}"}
+
+
 def render(template: str, **values) -> str:
     env = _environment(template.endswith(".tex.j2"))
     text = env.get_template(template).render(**values)
+    if template.endswith(".md.j2"):
+        for tex, md in MARKDOWN_MATH.items():
+            text = text.replace(tex, md)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 

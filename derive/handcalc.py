@@ -291,8 +291,8 @@ class _Steps:
     def gradient(self, g, summary: bool = False) -> Step:
         value = self.value(g.q, self.grads[g.q.name], None)
         lhs = quantity(g.q, self.loss, None, residual=True)
+        result = matrix(value, self.digits, given=False)
         if summary:
-            return Step(g.q.name, None, lhs, "", "", matrix(value, self.digits, given=False), value)
+            return Step(g.q.name, None, lhs, "", "", result, value)
         return Step(g.q.name, None, lhs, formula(g.compact, self.loss, None),
-                    substituted(g.compact, self.printer(None)), matrix(value, self.digits, given=False),
-                    value)  # fmt: skip
+                    substituted(g.compact, self.printer(None)), result, value)  # fmt: skip

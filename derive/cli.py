@@ -307,14 +307,25 @@ def report(
 
 
 @app.command()
-def verify(file: NetworkFile, settings: Settings = None) -> None:
+def verify(
+    file: NetworkFile,
+    settings: Settings = None,
+    end_to_end: Annotated[
+        bool,
+        typer.Option(
+            "--end-to-end",
+            help="Also prove every formula against sympy.diff of the whole scalar loss (done "
+            "anyway for networks of depth up to 6; slow for deep ones).",
+        ),
+    ] = False,
+) -> None:
     """Prove every residual and gradient, exactly and numerically, and print the table."""
     with user_errors():
         net = load(file, settings)
         derivation = net.derive()
         from derive.verify import verify as prove
 
-        verification = prove(derivation)
+        verification = prove(derivation, scheme="both" if end_to_end else "auto")
     loss = net.loss_quantity.name
     print_table(verification, loss)
     typer.echo(describe(verification))

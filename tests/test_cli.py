@@ -287,3 +287,11 @@ def test_a_report_records_the_settings_it_was_derived_with(cli, tmp_path):
     cli("report", EXAMPLES / "klayer.py", "--set", "k=2", "--format", "tex", "-o", tmp_path)
     tex = (tmp_path / "klayer.tex").read_text()
     assert r"with the setting \texttt{k = 2} (the file's default: \texttt{3})" in tex
+
+
+def test_verify_end_to_end_on_request(cli):
+    """Depth 9: layer by layer by default, both with --end-to-end."""
+    default = cli("verify", MULTITASK)
+    assert "symbolic: layer by layer" in default.stdout
+    both = cli("verify", MULTITASK, "--end-to-end")
+    assert both.exit_code == 0 and "symbolic: end to end, and layer by layer" in both.stdout

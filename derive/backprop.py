@@ -48,9 +48,12 @@ class Derivation:
     network: Network
     residuals: tuple[Gradient, ...]  # nodes, from the loss backwards
     gradients: tuple[Gradient, ...]  # parameters, in declaration order
+    # dL/dx of the inputs that are data (not targets, labels, masks or noise): the input
+    # gradient (seed 003's dL/dx), proved with the rest but not part of the write-up
+    inputs: tuple[Gradient, ...] = ()
 
     def __getitem__(self, name: str) -> Gradient:
-        for g in self.residuals + self.gradients:
+        for g in self.residuals + self.gradients + self.inputs:
             if g.q.name == name:
                 return g
         raise KeyError(name)
@@ -138,7 +141,8 @@ def derive(network: Network) -> Derivation:
     put_in: dict[Expr, Expr] = {Residual(loss): SCALAR_ONE}  # Residual(w) -> expanded[w]
     constant: dict[Expr, Expr] = {Residual(loss): SCALAR_ONE}
     results: dict[Quantity, Gradient] = {}
-    order = [n for n in reversed(network.nodes) if n != loss] + network.params
+    data = [q for q in network.inputs if q.content == "real" and not q.target]
+    order = [n for n in reversed(network.nodes) if n != loss] + network.params + data
     for q in order:
         terms = []
         # the consumer nearest the loss first: dL_A/dy_A before the branch into x_oplus
@@ -164,4 +168,5 @@ def derive(network: Network) -> Derivation:
         results[q] = Gradient(q, tuple(terms), compact, full)
     residuals = tuple(results[n] for n in reversed(network.nodes) if n in results)
     gradients = tuple(results[p] for p in network.params if p in results)
-    return Derivation(network, residuals, gradients)
+    inputs = tuple(results[q] for q in data if q in results)
+    return Derivation(network, residuals, gradients, inputs)

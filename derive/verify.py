@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sympy as sp
@@ -51,10 +51,11 @@ class Verification:
     # how the symbolic proof went: "full" (end to end), "layers" (layer by layer), "both";
     # "" when it was not run
     symbolic_scheme: str = ""
+    inputs: tuple[Check, ...] = ()  # dL/dx of the data inputs (not in the write-up's table)
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return all(c.ok for c in self.checks + self.inputs)
 
 
 def verify(derivation: Derivation, symbolic: bool = True, seed: int = 0,
@@ -66,20 +67,23 @@ def verify(derivation: Derivation, symbolic: bool = True, seed: int = 0,
     sym_sizes = symbolic_sizes(net)
     # the two proofs are independent: the symbolic one runs on the other core meanwhile
     scheme = (choose_scheme(net) if scheme == "auto" else scheme) if symbolic else ""
-    sym = in_background(lambda: prove_symbolic(derivation, sym_sizes, scheme)) if symbolic else dict
+    # the inputs' derivatives are proved as residuals are (their consumers come before them)
+    whole = replace(derivation, residuals=derivation.residuals + derivation.inputs, inputs=())
+    sym = in_background(lambda: prove_symbolic(whole, sym_sizes, scheme)) if symbolic else dict
     num_sizes = net.sizes(m=4)
     from derive.numeric import prove_numeric
 
     points = 3
-    num = prove_numeric(derivation, num_sizes, points=points, seed=seed)
+    num = prove_numeric(whole, num_sizes, points=points, seed=seed)
     sym = sym()
     from derive.render.printer import latex
 
-    checks = []
-    for g in derivation.residuals + derivation.gradients:
+    def check(g: Gradient) -> Check:
         idx = "i" if g.q.batched else None
-        checks.append(Check(g.q.name, latex(Residual(g.q), idx, net.loss_quantity.latex),
-                            sym.get(g.q.name), num[g.q.name]))  # fmt: skip
+        return Check(g.q.name, latex(Residual(g.q), idx, net.loss_quantity.latex),
+                     sym.get(g.q.name), num[g.q.name])  # fmt: skip
+
+    checks = [check(g) for g in derivation.residuals + derivation.gradients]
     return Verification(
         tuple(checks),
         {str(k): v for k, v in sym_sizes.items()},
@@ -87,6 +91,7 @@ def verify(derivation: Derivation, symbolic: bool = True, seed: int = 0,
         points,
         time.perf_counter() - start,
         scheme,
+        tuple(check(g) for g in derivation.inputs),
     )
 
 

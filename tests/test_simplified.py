@@ -155,3 +155,23 @@ def test_sign_is_differentiable_almost_everywhere(tmp_path, cli):
     result = cli("verify", str(path))
     assert result.exit_code == 0, result.output
     assert "all 2 checks passed" in result.output
+
+
+def test_the_derivative_by_an_input_is_derived_and_proved():
+    """dL/dx (seed 003, 2.p), for the data inputs only (not labels, targets, masks or noise)."""
+    from derive.verify import verify
+
+    net = derive.load(EXAMPLES / "multitask.py")
+    d = net.derive()
+    assert [g.q.name for g in d.inputs] == ["x"]
+    assert tex(d, "x").startswith(r"\frac{1}{m} \left[\theta_{1B}^{T}")  # both branches
+    v = verify(d)
+    assert [c.name for c in v.inputs] == ["x"] and v.ok
+    assert all(c.symbolic and c.numeric_error < 1e-6 for c in v.inputs)
+    # a wrong one fails both proofs
+    g = d["x"]
+    bad = replace(
+        d, inputs=(replace(g, expanded=scale(2, g.expanded), compact=scale(2, g.compact)),)
+    )
+    v = verify(bad)
+    assert not v.ok and v.inputs[0].symbolic is False and v.inputs[0].numeric_error > 1e-3

@@ -165,6 +165,11 @@ CASES = [
     ("batchnorm", r"\hat{\mathbf{s}}^i = \frac{\mathbf{s}^i - \boldsymbol{\mu}_b}{\sqrt{"
      r"\mathbf{v}_b}}", "incorrect"),  # the epsilon matters (it is 1e-5 here: exactly)
     ("klayer", r"\mathbf{s}_2^i = W_{2} \mathbf{x}^{(1)i} + \mathbf{b}_{2}", "correct"),
+    # the derivative by an input (seed 003, 2.p): the input gradient
+    ("mlp", r"\frac{\partial J}{\partial \mathbf{x}^i} = W_1^T \frac{\partial J}{\partial "
+     r"\mathbf{s}_1^i}", "correct"),
+    ("mlp", r"\frac{\partial J}{\partial \mathbf{x}^i} = W_1^T \frac{\partial J}{\partial "
+     r"\mathbf{h}^i}", "incorrect"),  # the ReLU's indicator forgotten
     # as the reports print it: the layer label and the sample index side by side
     ("klayer", r"\mathbf{s}_2^i = W_{2} \mathbf{x}^{(1), i} + \mathbf{b}_{2}", "correct"),
     ("klayer", r"\mathbf{s}_2^i = W_{2} \mathbf{x}^{(1), j} + \mathbf{b}_{2}", "incorrect"),

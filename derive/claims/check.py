@@ -462,7 +462,8 @@ class Checker:
         q, sample_letter, entry, letters = self.resolve_var(node, meaning)
         if entry is not None:
             raise InvalidClaim("a derivative by one entry belongs in a number claim")
-        if q.kind == "input" and not any(g.q == q for g in self.derivation.residuals):
+        known = self.derivation.residuals + self.derivation.inputs
+        if q.kind == "input" and not any(g.q == q for g in known):
             raise InvalidClaim(f"{q.name} is an input: the loss has no derivative by it here")
         sample = None
         if q.batched:

@@ -78,7 +78,11 @@ class Compiled:
         self.net = net
         self.forward = compile_expressions(net, {n.name: Leaf(n) for n in net.nodes}) if (
             net.nodes) else None  # fmt: skip
-        items = [] if derivation is None else derivation.residuals + derivation.gradients
+        items = (
+            []
+            if derivation is None
+            else (derivation.residuals + derivation.gradients + derivation.inputs)
+        )
         self.items = {g.q.name: g for g in items}
         self.derived = compile_expressions(net, {g.q.name: g.expanded for g in items}) if (
             items) else None  # fmt: skip
@@ -170,8 +174,12 @@ class SymPoint(_Point):
         self.backend = SymBackend(opaque)
         self.opaque = opaque
         self.expander = Expander(net, sizes)
-        self.items = {} if derivation is None else {
-            g.q.name: g for g in derivation.residuals + derivation.gradients}  # fmt: skip
+        known = (
+            ()
+            if derivation is None
+            else (derivation.residuals + derivation.gradients + derivation.inputs)
+        )
+        self.items = {g.q.name: g for g in known}
         self.at = at
         self._memo: dict = {}
 

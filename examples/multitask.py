@@ -19,7 +19,11 @@ y_A = net.input(
     "y_A", a, r"\mathbf{y}_{A}", target=True, description="the regression target of Task A"
 )
 y_B = net.input("y_B", c, r"\mathbf{y}_{B}", onehot=True, description="the one-hot label of Task B")
-M = net.input("M", h, r"\mathbf{M}", mask=0.5, description="the dropout mask, entries 0 or 1/(1-p)")
+M = net.input(
+    "M", h, r"\mathbf{M}", mask=0.5,
+    description="the dropout mask, M = sgn(r - p 1)/(1 - p) with r drawn from U(0, 1) and the drop "
+    "probability p = 0.5: entries 0 or 2",
+)  # fmt: skip
 
 theta_1A = net.param("theta_1A", (h, d))
 b_1A = net.param("b_1A", h)

@@ -122,7 +122,10 @@ def test_batch_form_is_the_matrix_of_the_sums():
     assert r"\frac{\partial J}{\partial W} &= G^{T} X^{T} + 2 \lambda W" in tex
     assert r"\frac{\partial J}{\partial \mathbf{b}} &= \mathbf{1}^{T} G" in tex
     assert "whole batch" not in render_tex(derive.load(LINEAR).derive(), None, "jacobian")
+    # the start of the chain as one matrix, as lecture 3 writes it, not by its rows
+    assert r"G &= \frac{1}{m} \left(P - Y\right)^{T}" in tex
     deep = render_tex(derive.load(KLAYER).derive(), None, "batch")
+    assert r"G &= \frac{1}{m} \left(P - Y\right)^{T}" in deep and r"\vdots" not in deep
     assert r"G &\leftarrow G W_{3}" in deep
     assert r"G &\leftarrow G \circ \operatorname{Ind}\left(S_{2} > 0\right)^{T}" in deep
     assert r"&= G^{T} \left(X^{(1)}\right)^{T} + 2 \lambda W_{2}" in deep

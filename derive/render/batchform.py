@@ -108,6 +108,18 @@ def update(jacobian: Expr, current: Quantity) -> Expr | None:
     return None
 
 
+def as_rows(residual: Expr) -> Expr | None:
+    """G, whose rows are the transposed per-sample residuals, as one matrix expression:
+    (1/m)(p^i - y^i) gives (1/m)(P - Y)^T. None where a residual sums over the batch or mixes
+    in a vector that has no batch matrix (1 - p)."""
+    if not residual.batched or leaves(residual, BatchSum) or not residual.is_col:
+        return None
+    try:
+        return transpose(data(residual))
+    except ShapeError:
+        return None
+
+
 #: G written by its rows, the g^i of the samples.
 ROWS = r"\begin{pmatrix} \mathbf{g}^{1} \\ \vdots \\ \mathbf{g}^{m} \end{pmatrix}"
 

@@ -262,7 +262,7 @@ def build(derivation, batch: bool = False) -> Backward:
     done: set[Quantity] = {net.loss_q}
     pending = list(reversed(derivation.gradients))  # biases before weights, as in the lecture
     items: list[tuple[str, JStep]] = []
-    batched: list[tuple[Display, bool]] = []  # batch-form lines; True: G by its rows
+    batched: list[tuple[Display, bool]] = []  # batch-form lines; True: G defined afresh
     current = None
 
     def flush(layer: str) -> None:
@@ -305,8 +305,9 @@ def build(derivation, batch: bool = False) -> Backward:
 
 
 def batch_node(g, before, current, batched, net) -> None:
-    """G <- G J where J is the same matrix product for all samples; else G by its rows (a run
-    of such nodes shows only its last)."""
+    """G <- G J where J is the same matrix product for all samples; else G defined afresh, as
+    one matrix ((1/m)(P - Y)^T) where the residual allows it, else by its rows (a run of such
+    definitions shows only its last)."""
     if current != g.q:
         return
     t, loss = g.terms[0], loss_latex(net)
@@ -318,6 +319,10 @@ def batch_node(g, before, current, batched, net) -> None:
         return
     if batched and batched[-1][1]:
         batched.pop()
+    whole = batchform.as_rows(g.expanded)  # G = (1/m)(P - Y)^T, where the residual allows it
+    if whole is not None:
+        batched.append((display([("G", [batchform.marked(whole, loss)], note)]), True))
+        return
     batched.append((display([("G", [batchform.ROWS], note)]), True))
 
 

@@ -144,6 +144,9 @@ def test_klayer_propagates_g_through_every_layer():
         assert (rf"\mathbf{{g}} \operatorname{{diag}}\left(\operatorname{{Ind}}\left("
                 rf"\mathbf{{s}}_{{{l}}} > 0\right)\right)") in tex  # fmt: skip
     assert r"\subsection*{The backward pass in short}" in tex
+    # the vec(W) convention is explained once, then referred to
+    assert tex.count("is a matrix: as in the lecture") == 1
+    assert tex.count("As for $W_{3}$, the Jacobians are taken with respect to") == 2
 
 
 def test_updates_are_the_transposed_residuals():

@@ -202,7 +202,9 @@ def param_result(g, current, known) -> Expr:
     return result if g.q.shape[1] != 1 else row(result)
 
 
-def param_step(g, net, current, known) -> JStep:
+def param_step(g, net, current, known, said: dict | None = None) -> JStep:
+    """``said``: what earlier steps explained (the vec(W) convention is explained once)."""
+    said = {} if said is None else said
     p, loss = g.q, loss_latex(net)
     matrix = p.shape[1] != 1
     vec = r"\operatorname{vec}" + "(" + p.latex + ")"
@@ -242,9 +244,14 @@ def param_step(g, net, current, known) -> JStep:
         vec_form = marked(add(*vec_terms), loss=loss)
         entries = [(frac(loss, vec), [" + ".join(pieces), vec_form], ""),
                    (lhs, distinct([result] + tail), "")]  # fmt: skip
-        text = (f"${p.latex}$ is a matrix: as in the lecture, the Jacobians are taken with "
-                f"respect to ${vec}$, its rows stacked into one column, and the result is "
-                f"reshaped back to the shape of ${p.latex}$")  # fmt: skip
+        if "vec" in said:
+            text = (f"As for ${said['vec']}$, the Jacobians are taken with respect to ${vec}$ "
+                    f"and the result is reshaped to the shape of ${p.latex}$")  # fmt: skip
+        else:
+            said["vec"] = p.latex
+            text = (f"${p.latex}$ is a matrix: as in the lecture, the Jacobians are taken with "
+                    f"respect to ${vec}$, its rows stacked into one column, and the result is "
+                    f"reshaped back to the shape of ${p.latex}$")  # fmt: skip
     else:
         steps = distinct(([] if matrix else [" + ".join(pieces)]) + [result] + tail)
         entries = [(lhs, steps, "")]
@@ -259,6 +266,7 @@ def build(derivation, batch: bool = False) -> Backward:
     """The backward pass; with ``batch``, also its form for the whole batch at once."""
     net = derivation.network
     known = known_values(derivation)
+    said: dict = {}  # what the write-up has explained already
     done: set[Quantity] = {net.loss_q}
     pending = list(reversed(derivation.gradients))  # biases before weights, as in the lecture
     items: list[tuple[str, JStep]] = []
@@ -268,7 +276,7 @@ def build(derivation, batch: bool = False) -> Backward:
     def flush(layer: str) -> None:
         for pg in list(pending):
             if all(t.consumer in done for t in pg.terms):
-                items.append((layer, param_step(pg, net, current, known)))
+                items.append((layer, param_step(pg, net, current, known, said)))
                 if batch:
                     per_sample = param_result(pg, current, known)
                     form = batchform.to_batch(per_sample, current)

@@ -256,6 +256,9 @@ def param_step(g, net, current, known, said: dict | None = None) -> JStep:
         steps = distinct(([] if matrix else [" + ".join(pieces)]) + [result] + tail)
         entries = [(lhs, steps, "")]
         text = f"The gradient of the parameter ${p.latex}$ sums over the samples"
+    if not tail and expanded != result:
+        text += ("; written out in the forward quantities it would not fit on a line, so it is "
+                 r"left in terms of $\mathbf{g}$")  # fmt: skip
     brief = display([(lhs, [result], "")])
     return JStep(p.latex, text, display(local) if local else None, display(entries), brief)
 

@@ -1,6 +1,6 @@
 """The linear classifier of lecture 3: scores, softmax, cross-entropy and L2 regularisation.
 
-s = W x + b, p = softmax(s), J = 1/m sum_i -log(y^T p) + lambda ||W||^2, the lecture's running
+z = W x, s = z + b, p = softmax(s), J = 1/m sum_i -log(y^T p) + lambda ||W||^2, the lecture's running
 example of back-propagation on a computational graph.
 """
 
@@ -18,7 +18,8 @@ lam = net.input("lam", 1, r"\lambda", per_sample=False, description="the regular
 W = net.param("W", (C, d))
 b = net.param("b", C)
 
-s = net.node("s", W * x + b, layer="linear")
+z = net.node("z", W * x, layer="linear")  # as lecture 3: z = W x, then s = z + b
+s = net.node("s", z + b, layer="linear")
 p = net.node("p", softmax(s), layer="softmax")
 l = net.node("l", -log(transpose(y) * p), "l", layer="cross-entropy")
 r = net.node("r", sq_norm(W), "r", layer="regulariser")

@@ -73,7 +73,10 @@ def test_jacobian_report_reads_like_the_lecture(linear):
     assert (r"\mathbf{g} &\leftarrow \mathbf{g} \frac{\partial \mathbf{p}}{\partial \mathbf{s}} = "
             r"\mathbf{g} \left[\operatorname{diag}\left(\mathbf{p}\right) - \mathbf{p} "
             r"\mathbf{p}^{T}\right]") in tex  # fmt: skip
-    vec = r"\frac{\partial \mathbf{s}}{\partial \operatorname{vec}(W)}"
+    # lecture 3's z = W x, s = z + b: g <- g ds/dz = g I_C, and z = (I_C (x) x^T) vec(W)
+    assert (r"\mathbf{g} &\leftarrow \mathbf{g} \frac{\partial \mathbf{s}}{\partial \mathbf{z}} = "
+            r"\mathbf{g} I_{C}") in tex  # fmt: skip
+    vec = r"\frac{\partial \mathbf{z}}{\partial \operatorname{vec}(W)}"
     assert vec + r" &= I_{C} \otimes \mathbf{x}^{T}" in tex
     assert r"\frac{\partial r}{\partial W} &= 2 W" in tex
     # the hand formula of the lecture, summed over the samples of the batch
@@ -211,7 +214,7 @@ def test_repr_latex_for_jupyter():
     net = derive.load(LINEAR)
     shown = net._repr_latex_()
     assert shown.startswith("$$\n\\begin{aligned}") and shown.endswith("\\end{aligned}\n$$")
-    assert r"\mathbf{s} &= W \mathbf{x} + \mathbf{b}" in shown
+    assert r"\mathbf{z} &= W \mathbf{x}" in shown and r"\mathbf{s} &= \mathbf{z} + \mathbf{b}" in shown
     steps = net.derive()._repr_latex_()
     assert r"\frac{\partial J}{\partial W} &=" in steps and "\\VAR" not in steps
     assert "\x01" not in steps and "\x02" not in steps

@@ -1,7 +1,7 @@
 """The linear classifier of lecture 3: scores, softmax, cross-entropy and L2 regularisation.
 
-z = W x, s = z + b, p = softmax(s), J = 1/m sum_i -log(y^T p) + lambda ||W||^2, the lecture's running
-example of back-propagation on a computational graph.
+z = W x, s = z + b, p = softmax(s), J = 1/m sum_i -log(y^T p) + lambda ||W||^2, the lecture's
+running example of back-propagation on a computational graph.
 """
 
 from derive import Network, log, mean, softmax, sq_norm, transpose

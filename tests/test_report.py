@@ -293,3 +293,11 @@ def test_templates_ship_inside_the_package():
     files = importlib.resources.files("derive.templates")
     assert files.joinpath("report.tex.j2").is_file() and files.joinpath("report.md.j2").is_file()
     assert Path(report.__file__).name == "report.py"
+
+
+def test_a_scalar_times_a_norm_needs_no_brackets():
+    """lambda ||W||_F^2, not lambda (||W||_F^2): the bars delimit the norm already."""
+    net = derive.load(Path(__file__).resolve().parents[1] / "examples" / "linear_softmax.py")
+    tex = render_tex(net.derive())
+    assert r"+ \lambda \left\| W \right\|_F^2" in tex
+    assert r"\lambda \left(\left\|" not in tex

@@ -293,6 +293,7 @@ class DerivePrinter(LatexPrinter):
     def scalar_factor(self, f: Expr, p: int) -> str:
         s = self._print(f)
         alone = isinstance(f, (Leaf, Residual)) or (isinstance(f, MatMul) and p == 1)
+        alone |= p == 1 and bool(getattr(f, "delimited", False))  # lambda ||W||^2, no brackets
         s = s if alone else self.wrap(s)
         return s if p == 1 else with_superscript(s, str(p))
 

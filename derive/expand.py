@@ -8,6 +8,7 @@ symbols, so that differentiating the loss by them gives the node's true residual
 
 from __future__ import annotations
 
+import functools
 import random
 from fractions import Fraction
 
@@ -207,25 +208,15 @@ class IdentityTest:
                 out *= self.value(a, memo)
         elif e.is_Pow and e.exp.is_Integer:
             out = self.value(e.base, memo) ** int(e.exp)
-        elif getattr(e.func, "exponential", False) and self._exponent(e.args[0]) is not None:
+        elif getattr(e.func, "exponential", False) and (power := _exponent(e.args[0])):
             # exp(c t) = b(t)^(12 c) for a rational c with 12 c whole: exp(a)^2 = exp(2 a) and
             # exp(a/2)^2 = exp(a) hold here as they do for exp
-            k, t = self._exponent(e.args[0])
+            k, t = power
             out = self._unknown(("exp", self.value(t, memo))) ** k
         else:  # sin(a), exp(a), Heaviside(a), Max(0, a), a^(1/2), E, pi: an unknown per argument
             out = self._unknown((e.func, tuple(self.value(a, memo) for a in e.args)))
         memo[e] = out
         return out
-
-    @staticmethod
-    def _exponent(arg: sp.Expr) -> tuple[int, sp.Expr] | None:
-        """arg = c t with t primitive and its sign fixed (x/2 + y/2 is 1/2 (x + y)): (12 c, t)
-        when 12 c is a whole number of moderate size."""
-        c, t = arg.as_content_primitive()
-        if t.could_extract_minus_sign():
-            c, t = -c, -t
-        k = sp.Rational(c) * 12
-        return (int(k), t) if k.is_Integer and abs(k) <= 240 else None
 
     def at(self, e: sp.Expr) -> Fraction:
         """The value of ``e`` at this test's point, kept with every value computed so far (for
@@ -241,3 +232,14 @@ class IdentityTest:
             if self.value(sym(a), memo) != self.value(sym(b), memo):
                 return False
         return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _exponent(arg: sp.Expr) -> tuple[int, sp.Expr] | None:
+    """arg = c t with t primitive and its sign fixed (x/2 + y/2 is 1/2 (x + y)): (12 c, t) when
+    12 c is a whole number of moderate size (every point of every proof asks again)."""
+    c, t = arg.as_content_primitive()
+    if t.could_extract_minus_sign():
+        c, t = -c, -t
+    k = sp.Rational(c) * 12
+    return (int(k), t) if k.is_Integer and abs(k) <= 240 else None

@@ -18,18 +18,21 @@ from derive.graph import Network
 STEP = 1e-3
 
 
-def random_values(net: Network, sizes: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """A random point in the internal layout."""
+def random_values(net: Network, sizes: dict, rng: np.random.Generator, scale: float = 1.0,
+                  shapes: dict | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+    """A random point in the internal layout: one-hot labels and masks as they are, the real
+    values from N(0, 1) times ``scale``. ``shapes``: the internal shapes, if already known."""
     values = {}
     for q in net.inputs + net.params:
-        shape = internal_shape(q, sizes)
+        shape = shapes[q.name] if shapes is not None else internal_shape(q, sizes)
         if q.content == "onehot":
             n = shape[-1]
             values[q.name] = np.eye(n)[rng.integers(0, n, size=shape[:-1])]
         elif q.content == "mask":
             values[q.name] = (rng.random(shape) < q.keep) / q.keep
         else:
-            values[q.name] = rng.normal(size=shape)
+            drawn = rng.normal(size=shape)
+            values[q.name] = drawn * scale if scale != 1.0 else drawn  # a 0-d array stays one
     return values
 
 

@@ -61,6 +61,11 @@ def answers(folder: Path, name: str, data: dict | str) -> Path:
     return path
 
 
+def graded(grader, path: Path, question: str):
+    """The verdict on one question of a graded answers file."""
+    return next(c for c in grader.grade(path).claims if c.id == question)
+
+
 def read_csv(path: Path) -> list[dict]:
     return list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
 
@@ -349,8 +354,8 @@ def test_10_infinite_values_never_make_a_number_right(tmp_path, grader):
     )
     with pytest.raises(DeriveError, match="values: not in a claims file"):
         read_claims(claims)
-    result = grader.grade(answers(tmp_path, "s.yaml", "values: {t: [[.inf]]}\nanswers: {E: 42}\n"))
-    assert next(c for c in result.claims if c.id == "E").verdict == "incorrect"
+    path = answers(tmp_path, "s.yaml", "values: {t: [[.inf]]}\nanswers: {E: 42}\n")
+    assert graded(grader, path, "E").verdict == "incorrect"
     (tmp_path / "a.yaml").write_text(
         ASSIGNMENT.read_text().replace("{file: mlp.py}", "{file: mlp.py, values: {x: [[.inf]]}}")
     )
@@ -362,8 +367,7 @@ def test_10_infinite_values_never_make_a_number_right(tmp_path, grader):
 
 def test_11_a_students_tolerance_is_ignored(tmp_path, grader):
     path = answers(tmp_path, "s.yaml", {"tolerance": 0.99, "answers": {"E": 0.1}})
-    result = grader.grade(path)
-    assert next(c for c in result.claims if c.id == "E").verdict == "incorrect"
+    assert graded(grader, path, "E").verdict == "incorrect"
     claims = answers(tmp_path, "c.yaml", {"claims": [{"id": "E", "claim": "E = 0.1",
                                                       "tolerance": 0.99}]})  # fmt: skip
     assert "tolerance: not in a claims file" in read_claims(claims).claims[0].problem
@@ -567,8 +571,7 @@ def test_a_formula_question_answered_with_a_number_is_not_a_number_question(tmp_
     ],
 )
 def test_restating_the_question_in_other_words_earns_nothing(tmp_path, grader, question, answer):
-    result = grader.grade(answers(tmp_path, "s.yaml", {"answers": {question: answer}}))
-    claim = next(c for c in result.claims if c.id == question)
+    claim = graded(grader, answers(tmp_path, "s.yaml", {"answers": {question: answer}}), question)
     assert claim.verdict == "invalid" and claim.points == 0, claim.message
 
 
@@ -588,8 +591,7 @@ def test_restating_the_question_in_other_words_earns_nothing(tmp_path, grader, q
     ],
 )
 def test_a_term_where_the_random_points_never_fall_is_found(tmp_path, grader, question, answer):
-    result = grader.grade(answers(tmp_path, "s.yaml", {"answers": {question: answer}}))
-    claim = next(c for c in result.claims if c.id == question)
+    claim = graded(grader, answers(tmp_path, "s.yaml", {"answers": {question: answer}}), question)
     assert claim.verdict == "incorrect", claim.message
 
 

@@ -53,15 +53,7 @@ def _reindexed(node, old: str, new: str):
         return replace(node, base=_reindexed(node.base, old, new), exponent=ast.Name(new))
     if isinstance(node, ast.Name) and node.label == old:
         return replace(node, label=new)
-    changes = {}
-    for f in fields(node):
-        value = getattr(node, f.name)
-        if isinstance(value, ast.Node):
-            changes[f.name] = _reindexed(value, old, new)
-        elif isinstance(value, tuple) and any(isinstance(v, ast.Node) for v in value):
-            changes[f.name] = tuple(_reindexed(v, old, new) if isinstance(v, ast.Node) else v
-                                    for v in value)  # fmt: skip
-    return replace(node, **changes) if changes else node
+    return ast.map_children(node, lambda child: _reindexed(child, old, new))
 
 
 def _moved_index(node, j: str = "l"):

@@ -25,7 +25,7 @@ Conventions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
 
 
@@ -46,6 +46,23 @@ class Node:
             elif isinstance(value, tuple):
                 out.extend(v for v in value if isinstance(v, Node))
         return tuple(out)
+
+
+def map_children(node: Node, fn) -> Node:
+    """``node`` with ``fn`` applied to each of its sub-nodes (fields and tuples of them), for
+    rewriting a tree bottom-up; ``node`` itself when no sub-node changes."""
+    changes = {}
+    for f in fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, Node):
+            new = fn(value)
+            if new != value:
+                changes[f.name] = new
+        elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
+            new = tuple(fn(v) if isinstance(v, Node) else v for v in value)
+            if new != value:
+                changes[f.name] = new
+    return replace(node, **changes) if changes else node
 
 
 @dataclass(frozen=True)

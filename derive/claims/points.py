@@ -14,6 +14,7 @@ Values are 2-D (rows x cols), for one sample (``sample``) of a per-sample quanti
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import numpy as np
@@ -96,25 +97,21 @@ class FloatPoint(_Point):
         super().__init__(compiled.net, sizes)
         self.values = values  # internal layout (samples first)
         self.compiled = compiled
-        self._nodes: dict | None = None
-        self._derived: dict | None = None
         self._items = compiled.items
 
-    @property
-    def nodes(self) -> dict:
-        if self._nodes is None:
-            with np.errstate(all="ignore"):
-                forward = self.compiled.forward
-                self._nodes = forward(self.values, size_names(self.sizes)) if forward else {}
-        return self._nodes
+    def _run(self, fn) -> dict:
+        if fn is None:
+            return {}
+        with np.errstate(all="ignore"):
+            return fn(self.values, size_names(self.sizes))
 
-    @property
+    @functools.cached_property
+    def nodes(self) -> dict:
+        return self._run(self.compiled.forward)
+
+    @functools.cached_property
     def derived(self) -> dict:
-        if self._derived is None:
-            with np.errstate(all="ignore"):
-                fn = self.compiled.derived
-                self._derived = fn(self.values, size_names(self.sizes)) if fn else {}
-        return self._derived
+        return self._run(self.compiled.derived)
 
     def _two_d(self, array, q: Quantity, sample: int | None):
         array = np.asarray(array, dtype=float)
@@ -147,17 +144,10 @@ def random_point(compiled: Compiled, sizes: dict, rng: np.random.Generator,
     """Inputs and parameters drawn as the numeric proof draws them (see
     :func:`derive.numeric.random_values`), real ones times ``scale`` (one-hot labels and masks
     as they are)."""
+    from derive.numeric import random_values
+
     shapes = _layout(compiled.net, sizes)[2]
-    values = {}
-    for q in compiled.net.inputs + compiled.net.params:
-        shape = shapes[q.name]
-        if q.content == "onehot":
-            n = shape[-1]
-            values[q.name] = np.eye(n)[rng.integers(0, n, size=shape[:-1])]
-        elif q.content == "mask":
-            values[q.name] = (rng.random(shape) < q.keep) / q.keep
-        else:
-            values[q.name] = rng.normal(size=shape) * scale
+    values = random_values(compiled.net, sizes, rng, scale, shapes)
     return FloatPoint(compiled, sizes, values)
 
 

@@ -67,16 +67,7 @@ def _reindex(tree: ast.Node, old: str, new: str) -> ast.Node:
     if isinstance(tree, ast.Sup) and isinstance(tree.exponent, ast.Name):
         if tree.exponent.base == old and tree.exponent.sub is None:
             return replace(tree, exponent=replace(tree.exponent, base=new))
-    changes = {}
-    for f in fields(tree):
-        value = getattr(tree, f.name)
-        if isinstance(value, ast.Node):
-            changes[f.name] = _reindex(value, old, new)
-        elif isinstance(value, tuple) and any(isinstance(v, ast.Node) for v in value):
-            changes[f.name] = tuple(
-                _reindex(v, old, new) if isinstance(v, ast.Node) else v for v in value
-            )
-    return replace(tree, **changes) if changes else tree
+    return ast.map_children(tree, lambda child: _reindex(child, old, new))
 
 
 def ast_repairs(tree: ast.Node, sample: str, text: str) -> Iterator[tuple[str, str, ast.Node]]:

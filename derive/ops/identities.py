@@ -16,7 +16,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from derive.expr import Expr, Leaf
+import sympy as sp
+
+from derive.expr import SCALAR_ONE, Expr, Identity, Leaf, Ones, Quantity, Zero, m, test_leaf
+from derive.ops.algebra import (
+    Add,
+    MatMul,
+    Scale,
+    Transpose,
+    add,
+    matmul,
+    scale,
+    split_scale,
+    transpose,
+)
+from derive.ops.batch import BatchSum, batch_sum, mean
+
+# derive.ops.elementwise imports this module: its names are imported where they are used
 
 
 @dataclass(frozen=True)
@@ -73,8 +89,6 @@ def is_onehot(e: Expr) -> bool:
 # --- one-hot labels ----------------------------------------------------------------------------
 def _scaled_onehot(f: Expr) -> tuple[list[Expr], Expr] | None:
     """f = s_1 ... s_k y for 1 x 1 factors s_j and a one-hot y: (the s_j, y)."""
-    from derive.ops.algebra import MatMul
-
     if is_onehot(f):
         return [], f
     if isinstance(f, MatMul) and is_onehot(f.factors[-1]):
@@ -84,8 +98,6 @@ def _scaled_onehot(f: Expr) -> tuple[list[Expr], Expr] | None:
 
 
 def _onehot_example() -> Expr:
-    from derive.expr import test_leaf
-    from derive.ops.algebra import matmul, transpose
     from derive.ops.elementwise import Hadamard, hadamard
 
     y = test_leaf("y", 3, content="onehot")
@@ -104,7 +116,6 @@ def _onehot_example() -> Expr:
     assumes="onehot",
 )
 def onehot_pick(h: Expr) -> Expr | None:
-    from derive.ops.algebra import matmul, transpose
     from derive.ops.elementwise import Hadamard, hadamard
 
     if not isinstance(h, Hadamard) or not h.is_col or h.is_scalar:
@@ -124,8 +135,6 @@ def onehot_pick(h: Expr) -> Expr | None:
 # --- element-wise fractions ------------------------------------------------------------------
 def _fraction_example() -> Expr:
     """The binary cross-entropy's (1 - y)/(1 - p) - y/p times the sigmoid's p o (1 - p)."""
-    from derive.expr import Ones, test_leaf
-    from derive.ops.algebra import add, scale
     from derive.ops.elementwise import Hadamard, hadamard
 
     y, p = test_leaf("y", 2), test_leaf("p", 2)
@@ -144,19 +153,16 @@ def _fraction_example() -> Expr:
 def elementwise_fraction(h: Expr) -> Expr | None:
     """A Hadamard product of a sum of element-wise fractions: entry by entry it is a rational
     function of the entries (the Hadamard product commutes), which SymPy cancels."""
-    import sympy as sp
-
-    from derive.ops.algebra import Add, Scale
     from derive.ops.elementwise import Hadamard
 
     if not isinstance(h, Hadamard) or not h.is_col:
         return None
 
     def fraction_sum(f: Expr) -> bool:
-        f = f.e if isinstance(f, Scale) else f
+        f = split_scale(f)[1]
         return isinstance(f, Add) and any(
             isinstance(t, Hadamard) and any(p < 0 for _, p in t.factors)
-            for t in (u.e if isinstance(u, Scale) else u for u in f.terms)
+            for t in (split_scale(u)[1] for u in f.terms)
         )
 
     if not any(fraction_sum(f) for f, _ in h.factors):
@@ -166,17 +172,15 @@ def elementwise_fraction(h: Expr) -> Expr | None:
     cancelled = sp.factor(sp.cancel(scalar))
     if cancelled == scalar:
         return None
-    out = _from_scalar(cancelled, {s: e for e, s in atoms.items()}, h.shape[0])
+    from derive.ops.elementwise import from_scalar
+
+    out = from_scalar(cancelled, {s: e for e, s in atoms.items()})
     return out if size(out) < size(h) else None
 
 
 def _to_scalar(e: Expr, atoms: dict):
     """A column built of sums, multiples, Hadamard powers and ones as a SymPy scalar, each
     other sub-expression a symbol (an entry of it)."""
-    import sympy as sp
-
-    from derive.expr import SCALAR_ONE, Ones
-    from derive.ops.algebra import Add, Scale
     from derive.ops.elementwise import Hadamard
 
     if isinstance(e, Scale):
@@ -192,33 +196,10 @@ def _to_scalar(e: Expr, atoms: dict):
     return atoms[e]
 
 
-def _from_scalar(g, values: dict, n) -> Expr:
-    """The inverse of :func:`_to_scalar`."""
-    from derive.expr import Ones
-    from derive.ops.algebra import add, scale
-    from derive.ops.elementwise import hadamard
-
-    if g in values:
-        return values[g]
-    if g.is_number:
-        return scale(g, Ones(n))
-    if g.is_Add:
-        return add(*(_from_scalar(t, values, n) for t in g.args))
-    if g.is_Mul:
-        coef, rest = g.as_coeff_mul()
-        return scale(coef, hadamard(*(_from_scalar(f, values, n) for f in rest)))
-    if g.is_Pow and g.exp.is_Integer:
-        return hadamard((_from_scalar(g.base, values, n), int(g.exp)))
-    raise ValueError(f"not a rational function of the entries: {g}")
-
-
 # --- batch centring --------------------------------------------------------------------------
 def _centred(f: Expr) -> tuple[Leaf, Leaf] | None:
     """(s, mu_b) when f = c (s - mu_b) for a batched s and its batch mean mu_b = 1/m sum_i s^i."""
-    from derive.ops.algebra import Add, Scale, split_scale
-    from derive.ops.batch import mean
-
-    f = f.e if isinstance(f, Scale) else f
+    f = split_scale(f)[1]
     if not isinstance(f, Add) or len(f.terms) != 2:
         return None
     (c1, a), (c2, b) = (split_scale(t) for t in f.terms)
@@ -243,9 +224,6 @@ def centred_pair(e: Expr) -> tuple[Leaf, Leaf] | None:
 
 
 def _centring_example() -> Expr:
-    from derive.expr import Quantity, test_leaf
-    from derive.ops.algebra import transpose
-    from derive.ops.batch import BatchSum, mean
     from derive.ops.elementwise import Hadamard
 
     s = test_leaf("s", 2)
@@ -263,9 +241,6 @@ def _centring_example() -> Expr:
     _centring_example,
 )
 def batch_centring(e: Expr) -> Expr | None:
-    from derive.expr import Zero
-    from derive.ops.algebra import split_scale
-    from derive.ops.batch import BatchSum
     from derive.ops.elementwise import Hadamard
 
     if not isinstance(e, BatchSum):
@@ -286,18 +261,8 @@ def batch_centring(e: Expr) -> Expr | None:
 
 
 def _distributing_example() -> Expr:
-    from derive.expr import test_leaf
-    from derive.ops.algebra import Add, scale
-    from derive.ops.batch import BatchSum
-
     a = test_leaf("a", 2)
-    return BatchSum(Add((a, scale(-1, scale(1 / m_symbol(), BatchSum(a))))))
-
-
-def m_symbol():
-    from derive.expr import m
-
-    return m
+    return BatchSum(Add((a, scale(-1, scale(1 / m, BatchSum(a))))))
 
 
 @rule(
@@ -310,27 +275,17 @@ def m_symbol():
 def batch_sum_distributes(e: Expr) -> Expr | None:
     """sum_i (a^i + b^i) = sum_i a^i + sum_i b^i, where that is shorter (terms cancel: the
     gradient of a bias before a batch normalisation is zero)."""
-    from derive.ops.algebra import Add, add, split_scale
-    from derive.ops.batch import BatchSum, batch_sum
-
     if not isinstance(e, BatchSum):
         return None
     c, inner = split_scale(e.e)
     if not isinstance(inner, Add):
         return None
-    out = add(*(batch_sum(t) for t in inner.terms))
-    from derive.ops.algebra import scale
-
-    out = scale(c, out)
+    out = scale(c, add(*(batch_sum(t) for t in inner.terms)))
     return out if size(out) < size(e) else None
 
 
 # --- sums of rows -----------------------------------------------------------------------------
 def _ones_diag_example() -> Expr:
-    import sympy as sp
-
-    from derive.expr import Identity, Ones, test_leaf
-    from derive.ops.algebra import Add, MatMul, Scale, Transpose
     from derive.ops.elementwise import Diag
 
     v = test_leaf("v", 3)
@@ -348,17 +303,6 @@ def _ones_diag_example() -> Expr:
 def ones_times_diag(e: Expr) -> Expr | None:
     """1^T diag(v) = v^T, also in a sum of diagonal matrices and identities (a local Jacobian
     of the KL term: -1/2 1^T [I - diag(sigma^2)] = -1/2 (1 - sigma^2)^T)."""
-    from derive.expr import Identity, Ones
-    from derive.ops.algebra import (
-        Add,
-        MatMul,
-        Transpose,
-        add,
-        matmul,
-        scale,
-        split_scale,
-        transpose,
-    )
     from derive.ops.elementwise import Diag
 
     if not isinstance(e, MatMul):

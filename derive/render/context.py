@@ -15,7 +15,7 @@ from derive.expr import Leaf, Quantity, Residual, leaves, substitute
 from derive.ops.algebra import Add, MatMul
 from derive.render import breaking
 from derive.render.printer import CLOSE, OPEN, latex, with_network_names
-from derive.render.proof import Proof, proof, with_index
+from derive.render.proof import Proof, proof, slash, with_index
 
 _REL = 1.4  # "= " after the alignment point, in em
 
@@ -396,12 +396,10 @@ def expanded_step(g, lhs: str, idx: str | None, loss: str) -> tuple[str | None, 
     if rows <= MAX_EXPANDED_LINES or not kept:
         return marked, ""
 
-    def slash(q: Quantity, index: str | None) -> str:
-        return rf"\partial {loss} / \partial {_with_index(q, index)}"
-
-    names = and_list([f"${slash(r.q, 'i' if r.q.batched else None)}$" for r in kept])
+    names = and_list([f"${slash(loss, r.q, 'i' if r.q.batched else None)}$" for r in kept])
     given = "each given in full above" if len(kept) > 1 else "given in full above"
-    return None, (f"Written out in the forward quantities, ${slash(g.q, idx)}$ takes {rows} lines: "
+    this = slash(loss, g.q, idx)
+    return None, (f"Written out in the forward quantities, ${this}$ takes {rows} lines: "
                   f"it is left in terms of {names}, {given}.")  # fmt: skip
 
 

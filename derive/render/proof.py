@@ -55,7 +55,7 @@ def proof(verification, net) -> Proof:
     loss = net.loss_q.latex if net.loss_q is not None else "L"
     for c in verification.checks:
         q = net.quantities.get(c.name)
-        name = rf"\partial {loss} / \partial {with_index(q, 'i')}" if q is not None else c.latex
+        name = slash(loss, q, "i") if q is not None else c.latex
         sym = "" if c.symbolic is None else ("yes" if c.symbolic else "no")
         is_param = q is not None and q.kind == "param"
         rows.append(CheckRow(name, is_param, sym, *error_parts(c.numeric_error), c.ok))
@@ -77,3 +77,8 @@ def proof(verification, net) -> Proof:
 def with_index(q, index: str | None) -> str:
     """A quantity's LaTeX, with the sample index when it has one value per sample."""
     return with_superscript(q.latex, index) if q.batched and index else q.latex
+
+
+def slash(loss: str, q, index: str | None) -> str:
+    """dL/dq with a slash, as inline math writes it (a table row, a sentence)."""
+    return rf"\partial {loss} / \partial {with_index(q, index)}"

@@ -122,7 +122,11 @@ def test_a_wrong_claim_made_from_a_right_one_is_never_right(right, kind, thresho
     if wrong is None:
         return
     got, message = verdict(net, wrong)
-    assert got not in ("correct", "almost-everywhere"), f"{wrong}\n{got}: {message}"
+    # the points come from this process's secret: say it, so that a failure can be replayed
+    from derive.claims.check import _PROCESS_SECRET
+
+    secret = _PROCESS_SECRET.hex()
+    assert got not in ("correct", "almost-everywhere"), f"{wrong}\n{got}: {message}\n{secret}"
 
 
 def test_indices_moved_across_sums_are_wrong():

@@ -292,6 +292,7 @@ class Quantity:
     batched: bool
     definition: Expr | None = field(default=None, compare=False, repr=False)
     layer: str | None = field(default=None, compare=False)
+    part: str | None = field(default=None, compare=False)  # Task A of a multi-task network
     aka: tuple[str, ...] = field(default=(), compare=False)
     # what an input holds, for random test points, simplification and training:
     # "real" | "onehot" | "mask" | "noise" (drawn from N(0, 1) afresh at every training step)

@@ -10,6 +10,7 @@ Settings (``net.setting("k", 3)``) read ``--set k=5`` from the command line, or
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import keyword
 import re
@@ -75,6 +76,8 @@ class Network:
         self.examples: dict = {}  # name -> array, in the layout of `derive grad` (example_values)
         self.running_averages: dict[str, float] = {}  # batch statistics -> momentum rho
         self.inits: dict[str, str] = {}  # parameter -> how training starts it (see INITS)
+        self.parts: list[str] = []  # the named parts (Task A, Task B), in declaration order
+        self._part: str | None = None
 
     # --- declarations --------------------------------------------------------------------
     def setting(self, name: str, default):
@@ -84,6 +87,22 @@ class Network:
         self.settings[name] = value
         self.setting_defaults[name] = default
         return value
+
+    @contextlib.contextmanager
+    def part(self, name: str):
+        """The nodes declared inside ``with net.part("Task A"):`` belong to that part of the
+        network: the report groups its forward pass, residuals and gradients by part."""
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ,.'()-]*", name):
+            raise DeriveError(f"part {name!r}: use letters, digits, spaces and , . ' ( ) -")
+        if self._part is not None:
+            raise DeriveError(f"part {name!r} is declared inside part {self._part!r}")
+        if name not in self.parts:
+            self.parts.append(name)
+        self._part = name
+        try:
+            yield
+        finally:
+            self._part = None
 
     def dim(self, name: str, default: int, size: int | None = None) -> sp.Symbol:
         """A symbolic dimension with a small concrete default (used by the proofs) and, if the
@@ -164,6 +183,7 @@ class Network:
             layer=layer,
             aka=aka,
             description=description,
+            part=self._part,
         )
 
     def loss(self, name: str, definition: Expr, latex: str | None = None, **kw) -> Leaf:

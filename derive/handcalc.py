@@ -44,7 +44,6 @@ from derive.render.handcalc import (
     shown,
     substituted,
 )  # fmt: skip
-from derive.render.printer import latex
 from derive.values import read_values  # noqa: F401 (derive.handcalc.read_values)
 
 #: Without example values: random ones at the network's small default sizes, for this many
@@ -176,7 +175,6 @@ def calculate(net: Network, values: dict | None = None, digits: int = 4,
     steps = _Steps(net, {**internal, **nodes}, residuals, grads, sizes, digits)
     constant = [g for g in derivation.residuals if context.is_constant(g)]
     backward = [g for g in derivation.residuals if g not in constant]
-    latex_loss = context.loss_latex(net)
     return HandCalc(
         network=net,
         origin=origin or f"the values of {where}",
@@ -189,11 +187,10 @@ def calculate(net: Network, values: dict | None = None, digits: int = 4,
         ),
         forward=_grouped([(layer(q), s) for q in net.nodes for s in steps.forward(q)]),
         backward=_grouped([(layer(g.q), s) for g in backward for s in steps.backward(g)]),
-        gradients=_grouped([(gradient_layer(g), steps.gradient(g)) for g in derivation.gradients]),
-        constant=", ".join(
-            latex(Residual(g.q), None, latex_loss) + " = " + latex(g.expanded, None, latex_loss)
-            for g in sorted(constant, key=lambda g: net.nodes.index(g.q))
+        gradients=_grouped(
+            [(gradient_layer(g), steps.gradient(g)) for g in context.gradient_order(derivation)]
         ),
+        constant=context.constants_tex(derivation),
         summary=tuple(steps.given(loss))
         + tuple(steps.gradient(g, summary=True) for g in derivation.gradients),
         result=result,

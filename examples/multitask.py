@@ -34,23 +34,25 @@ b_1B = net.param("b_1B", a)
 theta_2B = net.param("theta_2B", (c, a))
 b_2B = net.param("b_2B", c)
 
-# Task A
-z_1A = net.node("z_1A", theta_1A * x + b_1A, layer="FC_{1A}")
-x_1A = net.node("x_1A", sin(z_1A), layer="FC_{1A}")
-x_DP = net.node("x_DP", dropout(x_1A, M), layer="DP")
-x_2A = net.node(
-    "x_2A", theta_2A * x_DP + b_2A, r"\hat{\mathbf{y}}_{A}", layer="FC_{2A}", aka=r"\mathbf{x}_{2A}"
-)
-# Task B
-x_1B = net.node("x_1B", theta_1B * x, layer="FC_{1B}")
-mu = net.node("mu", mean(x_1B), r"\boldsymbol{\mu}", layer="BN^*")
-x_BN = net.node("x_BN", x_1B - mu + b_1B, layer="BN^*")
-x_BNstar = net.node("x_BNstar", relu(x_BN), r"\mathbf{x}_{BN^*}", layer="BN^*")
-x_oplus = net.node("x_oplus", x_2A + x_BNstar, r"\mathbf{x}_{\oplus}", layer=r"\oplus")
-z_2B = net.node("z_2B", theta_2B * x_oplus + b_2B, layer="FC_{2B}")
-yhat_B = net.node(
-    "yhat_B", softmax(z_2B), r"\hat{\mathbf{y}}_{B}", layer="FC_{2B}", aka=r"\mathbf{x}_{2B}"
-)
+with net.part("Task A"):
+    z_1A = net.node("z_1A", theta_1A * x + b_1A, layer="FC_{1A}")
+    x_1A = net.node("x_1A", sin(z_1A), layer="FC_{1A}")
+    x_DP = net.node("x_DP", dropout(x_1A, M), layer="DP")
+    x_2A = net.node(
+        "x_2A", theta_2A * x_DP + b_2A, r"\hat{\mathbf{y}}_{A}", layer="FC_{2A}",
+        aka=r"\mathbf{x}_{2A}",
+    )  # fmt: skip
+with net.part("Task B"):
+    x_1B = net.node("x_1B", theta_1B * x, layer="FC_{1B}")
+    mu = net.node("mu", mean(x_1B), r"\boldsymbol{\mu}", layer="BN^*")
+    x_BN = net.node("x_BN", x_1B - mu + b_1B, layer="BN^*")
+    x_BNstar = net.node("x_BNstar", relu(x_BN), r"\mathbf{x}_{BN^*}", layer="BN^*")
+    x_oplus = net.node("x_oplus", x_2A + x_BNstar, r"\mathbf{x}_{\oplus}", layer=r"\oplus")
+    z_2B = net.node("z_2B", theta_2B * x_oplus + b_2B, layer="FC_{2B}")
+    yhat_B = net.node(
+        "yhat_B", softmax(z_2B), r"\hat{\mathbf{y}}_{B}", layer="FC_{2B}",
+        aka=r"\mathbf{x}_{2B}",
+    )  # fmt: skip
 # the loss
 L_A = net.node("L_A", mean(squared_error(x_2A, y_A)), "L_{A}", layer="loss")
 L_B = net.node("L_B", mean(cross_entropy(yhat_B, y_B)), "L_{B}", layer="loss")

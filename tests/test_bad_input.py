@@ -41,6 +41,24 @@ def check_one_line_error(result, out: Path, *expected: str) -> str:
 
 
 # --- the network file ------------------------------------------------------------------------
+def test_parts_of_a_network_are_named_once_and_not_nested():
+    from derive import Network
+    from derive.errors import DeriveError
+
+    net = Network("n")
+    with pytest.raises(DeriveError, match="use letters, digits"):
+        with net.part("{Task}"):
+            pass
+    with pytest.raises(DeriveError, match="inside part 'A'"):
+        with net.part("A"), net.part("B"):
+            pass
+    x = net.input("x", 2)
+    with net.part("A"):
+        a = net.node("a", x + x)
+    b = net.node("b", a + x)
+    assert (a.q.part, b.q.part, net.parts) == ("A", None, ["A"])
+
+
 def test_missing_file(cli, tmp_path):
     out = tmp_path / "out"
     result = cli("report", tmp_path / "nowhere.py", "--out", out)

@@ -110,8 +110,23 @@ def test_report_reads_like_the_homework(multitask):
             r"\mathbf{b}_{2A} &\qquad &\in \mathbb{R}^{a}") in tex  # fmt: skip
     assert r"\mathbf{z}_{1A} &= \theta_{1A} \mathbf{x} + \mathbf{b}_{1A}" in tex
     # residuals layer by layer from the loss backwards, with the local derivatives
-    headings = re.findall(r"\\subsection\*\{The residuals? of layer \$\\mathrm\{(.*?)\}\$\}", tex)
-    assert headings == ["FC_{2B}", r"\oplus", "BN^*", "FC_{1B}", "FC_{2A}", "DP", "FC_{1A}"]
+    # grouped by task as the homework is: Task B's residuals first (backprop reaches it first)
+    residuals, gradients = tex.split(r"\section{Parameter gradients}")
+    layer = r"\\subsubsection\*\{The (?:residual|gradient)s? of layer \$\\mathrm\{(.*?)\}\$\}"
+    part = r"|\\subsection\*\{(Task .)\}"
+    headings = re.findall(layer + part, residuals.split(r"\section{Resid")[1])
+    assert [a or b for a, b in headings] == [
+        "Task B", "FC_{2B}", r"\oplus", "BN^*", "FC_{1B}", "Task A", "FC_{2A}", "DP", "FC_{1A}"
+    ]  # fmt: skip
+    # the gradients by task, Task A first, each from its output backwards (seed 000, 2.2)
+    headings = re.findall(layer + part, gradients.split(r"\section{Verif")[0])
+    assert [a or b for a, b in headings] == [
+        "Task A", "FC_{2A}", "FC_{1A}", "Task B", "FC_{2B}", "BN^*", "FC_{1B}"
+    ]  # fmt: skip
+    # and the forward pass by task
+    assert re.findall(r"\\textbf\{(Task .)\.\} The result of layer \$\\mathrm\{(.*?)\}\$", tex) == [
+        ("Task A", "FC_{1A}"), ("Task B", "FC_{1B}")
+    ]  # fmt: skip
     assert (r"\frac{\partial \mathbf{z}_{2B}^{i}}{\partial \mathbf{x}_{\oplus}^{i}} &= \theta_{2B}"
             in tex)  # fmt: skip
     assert r"\frac{\partial L}{\partial \mathbf{z}_{2B}^{i}} &=" in tex
@@ -119,8 +134,12 @@ def test_report_reads_like_the_homework(multitask):
     # the batch mean: its residual sums over the samples
     assert (r"\frac{\partial L}{\partial \boldsymbol{\mu}} &= \sum_{i=1}^{m} \left(\frac{\partial "
             r"\mathbf{x}_{BN}^{i}}{\partial \boldsymbol{\mu}}\right)^{T}") in tex  # fmt: skip
-    # trivial residuals of the loss parts in one line, not a section each
-    assert r"\frac{\partial L}{\partial L_{A}} = 1, \frac{\partial L}{\partial L_{B}} = 1" in tex
+    # trivial residuals of the loss parts in one line, not a section each, and their factor 1
+    # left out of the chain rule: dL/dy_A = (dL_A/dy_A)^T + ..., as the homework writes it
+    assert (r"so $\frac{\partial L}{\partial L_{A}} = \frac{\partial L}{\partial L_{B}} = 1$, a "
+            "factor the chain rule below leaves out") in tex  # fmt: skip
+    assert r"\frac{\partial L_{A}}{\partial \hat{\mathbf{y}}_{A}^{i}}\right)^{T} + " in tex
+    assert r"\frac{\partial L}{\partial L_{B}}" not in tex.split("leaves out")[1].split("Verif")[0]
     # parameters, and the verification table with every check
     assert r"\frac{\partial L}{\partial \theta_{1B}} &= \sum_{i=1}^{m}" in tex
     assert tex.count(r"$\checkmark$") == len(verification.checks) == 21

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from derive.expr import Leaf, Quantity, Residual, leaves, substitute
+from derive.expr import Identity, Leaf, Quantity, Residual, leaves, substitute
 from derive.ops.algebra import Add, MatMul
 from derive.render import breaking
 from derive.render.printer import CLOSE, OPEN, latex, with_network_names
@@ -53,6 +53,7 @@ class Layer:
 
     name: str  # LaTeX (math mode), "" for nodes declared without a layer
     display: Display
+    part: str = ""  # the part of the network (net.part: "Task A"), plain text, or ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Group:
 
     layer: str
     steps: tuple[Step, ...]
+    part: str = ""  # the part of the network (net.part), plain text, or ""
 
     @property
     def display(self) -> Display:
@@ -118,6 +120,8 @@ class Report:
     notes: tuple[Note, ...] = ()
     settings_tex: str = ""  # the settings it was derived with (net.setting), prose
     settings_md: str = ""
+    parts: tuple[str, ...] = ()  # the network's parts (Task A, Task B), or none
+    unit_parts: bool = False  # some loss part has residual 1, left out of the chain rule
 
 
 # --- displays -----------------------------------------------------------------------------
@@ -274,15 +278,18 @@ def forward(net, q: Quantity, note: bool = True) -> tuple[str, list[str], str]:
 
 
 def layers(net, skip: set[Quantity]) -> tuple[Layer, ...]:
-    groups: list[tuple[str | None, list[Quantity]]] = []
+    groups: list[tuple[str | None, str | None, list[Quantity]]] = []
     for q in net.nodes:
         if q in skip:
             continue
-        if groups and groups[-1][0] == q.layer and q.layer is not None:
-            groups[-1][1].append(q)
+        if groups and groups[-1][:2] == (q.layer, q.part) and q.layer is not None:
+            groups[-1][2].append(q)
         else:
-            groups.append((q.layer, [q]))
-    return tuple(Layer(layer_tex(n), display([forward(net, q) for q in qs])) for n, qs in groups)
+            groups.append((q.layer, q.part, [q]))
+    return tuple(
+        Layer(layer_tex(n), display([forward(net, q) for q in qs]), part or "")
+        for n, part, qs in groups
+    )
 
 
 def parameter_count(net) -> tuple[str, str]:
@@ -328,7 +335,9 @@ def _with_index(q: Quantity, index: str | None) -> str:
     return with_index(q, index)
 
 
-def step(g, net) -> Step:
+def step(g, net, units: frozenset = frozenset()) -> Step:
+    """``units``: the loss parts whose residual is 1 (L_A of L = L_A + L_B), whose factor the
+    chain rule leaves out, as the homework writes dL/dy_A = dL_A/dy_A."""
     q, loss = g.q, loss_latex(net)
     idx = "i" if q.batched else None
     lhs = latex(Residual(q), idx, loss)
@@ -344,7 +353,7 @@ def step(g, net) -> Step:
         frac = rf"\frac{{\partial {_with_index(w, ti)}}}{{\partial {_with_index(q, idx)}}}"
         scalar = w.shape == (1, 1) and q.shape == (1, 1)
         factor = frac if scalar else OPEN + frac + CLOSE + "^{T}"
-        piece = factor + " " + breaking.marked(Residual(w), ti, loss)
+        piece = factor if w in units else factor + " " + breaking.marked(Residual(w), ti, loss)
         generic.append((r"\sum_{i=1}^{m} " if t.summed else "") + piece)
         locals_.append((frac, [breaking.marked(t.jacobian, ti, loss)], ""))
     steps = [" + ".join(generic)]
@@ -451,18 +460,50 @@ def centred_pair_downstream(q: Quantity, net):
     return None
 
 
-def grouped(items: list[tuple[str, Step]]) -> tuple[Group, ...]:
+def grouped(items: list[tuple[str, Step, str]]) -> tuple[Group, ...]:
+    """Steps of the same layer (and part) in a row make one group."""
     out: list[Group] = []
-    for layer, s in items:
-        if out and out[-1].layer == layer:
-            out[-1] = Group(layer, out[-1].steps + (s,))
+    for layer, s, part in items:
+        if out and (out[-1].layer, out[-1].part) == (layer, part):
+            out[-1] = Group(layer, out[-1].steps + (s,), part)
         else:
-            out.append(Group(layer, (s,)))
+            out.append(Group(layer, (s,), part))
     return tuple(out)
+
+
+def consumer(g) -> Quantity:
+    """The node a parameter's gradient comes through (the first that has a layer)."""
+    return next((t.consumer for t in g.terms if t.consumer.layer), g.terms[0].consumer)
+
+
+def gradient_order(derivation) -> list:
+    """The parameter gradients in forward order; in a network of parts (Task A, Task B) as the
+    homework lists them: part by part, each from its output backwards."""
+    net = derivation.network
+    if not net.parts:
+        return list(derivation.gradients)
+    rank = {p: k for k, p in enumerate(net.parts)}
+    position = {q: k for k, q in enumerate(net.nodes)}
+    return sorted(
+        derivation.gradients,
+        key=lambda g: (rank.get(consumer(g).part, len(rank)), -position[consumer(g)]),
+    )
 
 
 def is_constant(g) -> bool:
     return not g.q.batched and g.q.shape == (1, 1) and not _leaves(g.expanded)
+
+
+def constants_tex(derivation) -> str:
+    """The residuals that are constants (the loss parts) as one equation per value, in forward
+    order: "dL/dL_A = dL/dL_B = 1"; "" when there are none."""
+    net, loss = derivation.network, loss_latex(derivation.network)
+    values: dict[str, list[str]] = {}
+    constant = [g for g in derivation.residuals if is_constant(g)]
+    for g in sorted(constant, key=lambda g: net.nodes.index(g.q)):
+        value = latex(g.expanded, None, loss)
+        values.setdefault(value, []).append(latex(Residual(g.q), None, loss))
+    return ", ".join(" = ".join(names + [v]) for v, names in values.items())
 
 
 # --- the whole report ---------------------------------------------------------------------
@@ -512,16 +553,15 @@ def build(derivation, verification=None) -> Report:
         written = display([(loss, [breaking.marked(full, None, loss)], "")])
 
     constant = [g for g in derivation.residuals if is_constant(g)]
-    constant_tex = ", ".join(
-        latex(Residual(g.q), None, loss) + " = " + latex(g.expanded, None, loss)
-        for g in sorted(constant, key=lambda g: net.nodes.index(g.q))
-    )
+    constant_tex = constants_tex(derivation)
+    units = frozenset(g.q for g in constant if isinstance(g.expanded, Identity))
     residuals = grouped(
-        [(layer_tex(g.q.layer), step(g, net)) for g in derivation.residuals if not is_constant(g)]
-    )
+        [(layer_tex(g.q.layer), step(g, net, units), g.q.part or "")
+         for g in derivation.residuals if not is_constant(g)]
+    )  # fmt: skip
     gradients = grouped(
-        [(layer_tex(next((t.consumer.layer for t in g.terms if t.consumer.layer), None)),
-          gradient(g, net)) for g in derivation.gradients]
+        [(layer_tex(consumer(g).layer), gradient(g, net), consumer(g).part or "")
+         for g in gradient_order(derivation)]
     )  # fmt: skip
     layer_list = layers(net, skip)
     loss_display = display(loss_entries) if loss_entries else None
@@ -554,6 +594,8 @@ def build(derivation, verification=None) -> Report:
         notes=notes(net),
         settings_tex=settings_text(net, lambda t: r"\texttt{" + tex_text(t) + "}"),
         settings_md=settings_text(net, lambda t: f"`{t}`"),
+        parts=tuple(net.parts),
+        unit_parts=bool(units),
     )
 
 

@@ -24,8 +24,11 @@ from derive.render import batchform, breaking
 from derive.render.context import (
     Display,
     Row,
+    constants_tex,
+    consumer,
     display,
     distinct,
+    is_constant,
     layer_tex,
     loss_latex,
     merge,
@@ -53,6 +56,7 @@ class JStep:
 class JGroup:
     layer: str  # LaTeX math, "" for a quantity outside any layer
     steps: tuple[JStep, ...]
+    part: str = ""  # the part of the network (net.part: "Task A"), or ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Backward:
     summary: Display | None  # the lecture's "aggregated backward pass": updates and results
     notation: tuple[str, ...]  # the symbols the formulas use, explained
     batch: Display | None = None  # the same for the whole batch at once (notation "batch")
+    constant: str = ""  # inline math: dL/dL_A = dL/dL_B = 1 for the loss parts, or ""
 
 
 def marked(expr: Expr, index: str | None = None, loss: str = "J") -> str:
@@ -113,7 +118,8 @@ def operand(J: Expr, loss: str) -> str:
 
 
 # --- nodes --------------------------------------------------------------------------------
-def node_step(g, net, current, known) -> tuple[JStep, Quantity | None]:
+def node_step(g, net, current, known, units=frozenset()) -> tuple[JStep, Quantity | None]:
+    """``units``: the loss parts whose gradient is 1, a factor left out of the chain rule."""
     q, loss = g.q, loss_latex(net)
     lhs = frac(loss, q.latex)
     terms = g.terms
@@ -148,7 +154,9 @@ def node_step(g, net, current, known) -> tuple[JStep, Quantity | None]:
             continue
         gw = with_superscript(G, "i") if t.summed else G
         gw = gw if w == current else frac(loss, wi)
-        pieces.append((r"\sum_{i=1}^{m} " if t.summed else "") + gw + " " + frac(wi, q.latex))
+        local_j = frac(wi, q.latex)
+        piece = local_j if w in units else gw + " " + local_j
+        pieces.append((r"\sum_{i=1}^{m} " if t.summed else "") + piece)
         if t.jacobian is not None:
             local.append((frac(w.latex, q.latex), [marked(t.jacobian, loss=loss)], ""))
     tail = [expanded] if fits(G, expanded, r"\leftarrow " + lhs) else []
@@ -272,14 +280,15 @@ def build(derivation, batch: bool = False) -> Backward:
     said: dict = {}  # what the write-up has explained already
     done: set[Quantity] = {net.loss_q}
     pending = list(reversed(derivation.gradients))  # biases before weights, as in the lecture
-    items: list[tuple[str, JStep]] = []
+    items: list[tuple[str, JStep, str]] = []
     batched: list[tuple[Display, bool]] = []  # batch-form lines; True: G defined afresh
     current = None
 
     def flush(layer: str) -> None:
         for pg in list(pending):
             if all(t.consumer in done for t in pg.terms):
-                items.append((layer, param_step(pg, net, current, known, said)))
+                part = consumer(pg).part or ""
+                items.append((layer, param_step(pg, net, current, known, said), part))
                 if batch:
                     per_sample = param_result(pg, current, known)
                     form = batchform.to_batch(per_sample, current)
@@ -292,27 +301,33 @@ def build(derivation, batch: bool = False) -> Backward:
                 pending.remove(pg)
 
     flush("")
+    constant = [g for g in derivation.residuals if is_constant(g)]
+    units = frozenset(g.q for g in constant if isinstance(g.expanded, Identity))
     for g in derivation.residuals:
+        if g.q in units:
+            done.add(g.q)
+            continue
         before = current
-        step, current = node_step(g, net, current, known)
+        step, current = node_step(g, net, current, known, units)
         if batch:
             batch_node(g, before, current, batched, net)
         layer = layer_tex(g.q.layer)
-        items.append((layer, step))
+        items.append((layer, step, g.q.part or ""))
         done.add(g.q)
         flush(layer)
     groups: list[JGroup] = []
-    for layer, s in items:
-        if groups and groups[-1].layer == layer:
-            groups[-1] = JGroup(layer, groups[-1].steps + (s,))
+    for layer, s, part in items:
+        if groups and (groups[-1].layer, groups[-1].part) == (layer, part):
+            groups[-1] = JGroup(layer, groups[-1].steps + (s,), part)
         else:
-            groups.append(JGroup(layer, (s,)))
-    briefs = [s.brief for _, s in items if s.brief is not None]
-    texts = [r.body for _, s in items for d in (s.local, s.chain) if d for r in d.rows]
+            groups.append(JGroup(layer, (s,), part))
+    briefs = [s.brief for _, s, _ in items if s.brief is not None]
+    texts = [r.body for _, s, _ in items for d in (s.local, s.chain) if d for r in d.rows]
     shown = [d for d, _ in batched]
     batch_display = merge(shown) if batch and shown else None
     summary = merge(briefs) if briefs else None
-    return Backward(tuple(groups), summary, notation(texts, _NOTATION), batch_display)
+    return Backward(tuple(groups), summary, notation(texts, _NOTATION), batch_display,
+                    constants_tex(derivation))  # fmt: skip
 
 
 def batch_node(g, before, current, batched, net) -> None:

@@ -1,5 +1,5 @@
 """The command line: ``derive report|verify|grad|train|handcalc FILE``, ``derive init-study``,
-and ``derive check`` (in :mod:`derive.cli_check`).
+``derive check`` (in :mod:`derive.cli_check`) and ``derive sheet`` (in :mod:`derive.cli_sheet`).
 
 Thin on purpose: each command parses its options, calls the library, and prints. Every
 :class:`~derive.errors.DeriveError` becomes one line on stderr (``derive: error: ...``) and exit
@@ -630,7 +630,7 @@ def print_results(net, result: dict, label: str, arrays: dict) -> None:
 
 # derive check lives in its own module (it is most of a command line by itself); importing it
 # registers the command on ``app``
-from derive import cli_check  # noqa: E402, F401
+from derive import cli_check, cli_sheet  # noqa: E402, F401
 
 
 def main() -> None:

@@ -307,7 +307,12 @@ def check(
             from derive.claims.assignment import read_assignment
             from derive.claims.grade import prepare
 
-            task = read_assignment(assignment)
+            if assignment.suffix == ".json":  # the key of derive sheet: a variant per student
+                from derive.sheets.key import read_key
+
+                task = read_key(assignment)
+            else:
+                task = read_assignment(assignment)
             if class_dir is not None:  # before any network file runs: none may be a student's
                 _not_inside(task, class_dir)
             grader = prepare(task)

@@ -35,6 +35,7 @@ class Answer:
     text: str  # as the student wrote it (a number as its YAML text)
     number: Fraction | None = None  # an answer given as a YAML number, exactly
     problem: str = ""  # an answer that is no formula or number (a list, a mapping, too long)
+    truth: bool | None = None  # an answer given as YAML true/false (for a truth question)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ def _answer(value) -> Answer:
     if value is None:
         return Answer("")
     if isinstance(value, bool):
-        return Answer(str(value).lower(), problem="true/false is neither a formula nor a number")
+        return Answer(str(value).lower(), problem="true/false is neither a formula nor a number",
+                      truth=value)  # fmt: skip
     if isinstance(value, int):
         if abs(value) > 10**300:
             return Answer(shown(value, 40), problem="a number too large to check")

@@ -98,6 +98,18 @@ class Question:
     aliases: dict[str, str] = field(default_factory=dict)  # over the network's
     text: str = ""  # the problem as the sheet states it (plain text with $math$)
     line: int = 0  # in the assignment file
+    # a problem of the bank (derive.sheets): drawn for each student from these ranges
+    problem: str = ""  # the problem type; "" for a question written out in full
+    ranges: dict = field(default_factory=dict)  # parameter -> the instructor's bank.Range
+    # one student's variant (question_for): its parameters and what grading needs
+    variant: str = ""  # a short id of the variant, printed on the sheet
+    params: dict = field(default_factory=dict)
+    answer: str = ""  # the right answer, in the language a student writes
+    value: float | None = None  # a number question: the right number
+    slips: tuple[tuple[str, str], ...] = ()  # (name, the answer the slip gives)
+    symbols: dict | None = None  # the variant's symbols (None: the assignment's)
+    functions: dict | None = None
+    claim: str = ""  # a truth question: the identity the checker judges
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,8 @@ class Assignment:
     definitions: dict[str, str] = field(default_factory=dict)
     notation: str = "residual"
     secret: bytes = b""  # seeds the random points of every answer (with the answer's text)
+    course: str = ""  # with the assignment id and the secret, seeds each student's variants
+    variants: dict = field(default_factory=dict)  # a key's: student -> question id -> Question
 
     def question(self, ident: str) -> Question:
         for q in self.questions:
@@ -123,8 +137,18 @@ class Assignment:
         raise KeyError(ident)
 
     def question_for(self, question: Question, student: str | None) -> Question:
-        """The question as ``student`` is asked it. Every student is asked the same for now;
-        per-student variants replace the question's values here."""
+        """The question as ``student`` is asked it: a problem of the bank drawn for that
+        student (from a key: the variant the key holds); else the question itself."""
+        if self.variants:
+            try:
+                return self.variants[student][question.id]
+            except KeyError:
+                raise DeriveError(f"student {shown(student, 60)!r} has no variant of question "
+                                  f"{question.id} in the key") from None  # fmt: skip
+        if question.problem:
+            from derive.sheets.variants import variant_question
+
+            return variant_question(self, question, student or "")
         return question
 
     @property
@@ -135,12 +159,12 @@ class Assignment:
         return [spec.file for spec in self.networks.values()]
 
 
-KEYS = ("assignment", "title", "secret", "roster", "limits", "notation", "tolerance",
+KEYS = ("assignment", "title", "course", "secret", "roster", "limits", "notation", "tolerance",
         "abs_tolerance", "functions", "symbols", "definitions", "networks",
         "questions")  # fmt: skip
 NETWORK_KEYS = ("file", "set", "values", "aliases")
 QUESTION_KEYS = ("id", "ask", "kind", "points", "network", "tolerance", "abs_tolerance",
-                 "values", "aliases", "text")  # fmt: skip
+                 "values", "aliases", "text", "problem", "params")  # fmt: skip
 
 
 def read_assignment(path: Path) -> Assignment:
@@ -183,6 +207,7 @@ def read_assignment(path: Path) -> Assignment:
         definitions=definitions_of(data.get("definitions"), at("definitions")),
         notation=notation_of(data.get("notation", "residual"), at("notation")),
         secret=_secret(data.get("secret"), at("secret"), path),
+        course=_course(data.get("course", ""), at("course")),
     )
 
 
@@ -196,6 +221,12 @@ def _sources(path: Path, data: dict, networks: dict) -> tuple[Path, ...]:
     if isinstance(data.get("roster"), str):
         found.append(folder / data["roster"])
     return tuple(found)
+
+
+def _course(value, where: str) -> str:
+    if not isinstance(value, str) or len(value) > 100:
+        raise DeriveError(f"{where}: a course is text (at most 100 characters)")
+    return value
 
 
 def _secret(value, where: str, path: Path) -> bytes:
@@ -348,6 +379,12 @@ def _questions(value, at: _At, networks: dict, tolerance: float, abs_tolerance: 
             raise DeriveError(f"{where}: id {ident} is taken (question {seen[ident.casefold()]})")
         seen[ident.casefold()] = str(k)
         where = f"{at.line(item)}: question {ident}"
+        if "problem" in item:
+            out.append(_bank_question(item, ident, where, tolerance, abs_tolerance))
+            continue
+        if "params" in item:
+            raise DeriveError(f"{where}: params: only a problem of the bank (problem: TYPE) "
+                              "has them")  # fmt: skip
         ask = item.get("ask")
         if not isinstance(ask, str) or not ask.strip():
             raise DeriveError(f"{where}: ask: what is asked, like '\\frac{{\\partial J}}{{...}}'")
@@ -382,6 +419,48 @@ def _questions(value, at: _At, networks: dict, tolerance: float, abs_tolerance: 
             )
         )
     return tuple(out)
+
+
+def _bank_question(item, ident: str, where: str, tolerance: float,
+                   abs_tolerance: float) -> Question:  # fmt: skip
+    """A question drawn from the problem bank for each student: ``problem: TYPE`` and
+    ``params`` narrowing the type's ranges (a value, a list of values, or [low, high])."""
+    from derive.sheets.bank import lookup
+
+    for key in ("ask", "kind", "network", "values", "aliases"):
+        if key in item:
+            raise DeriveError(f"{where}: {key}: a problem of the bank makes its own (drop it)")
+    name = item["problem"]
+    if not isinstance(name, str):
+        raise DeriveError(f"{where}: problem: expected the name of a problem type")
+    bank = lookup(name, f"{where}: problem")
+    given = item.get("params") or {}
+    if not isinstance(given, dict):
+        raise DeriveError(f"{where}: params: expected a mapping, parameter: values")
+    ranges = {}
+    for key, value in given.items():
+        if key not in bank.params:
+            known = ", ".join(f"{k} ({r.describe()})" for k, r in bank.params.items())
+            raise DeriveError(f"{where}: params: {shown(key, 40)}: {name} has no such parameter "
+                              f"(it has {known})")  # fmt: skip
+        ranges[key] = bank.params[key].restrict(value, f"{where}: params: {key}")
+    text = item.get("text", "")
+    if not isinstance(text, str):
+        raise DeriveError(f"{where}: text: expected text")
+    return Question(
+        id=ident,
+        ask="",
+        kind="formula",
+        points=float(_number(item.get("points", 1), f"{where}: points", 0, 1e6, "points")),
+        tolerance=_tolerance(item.get("tolerance", tolerance), f"{where}: tolerance"),
+        abs_tolerance=_abs_tolerance(
+            item.get("abs_tolerance", abs_tolerance), f"{where}: abs_tolerance"
+        ),  # fmt: skip
+        text=text,
+        line=item.line if isinstance(item, YamlMap) else 0,
+        problem=name,
+        ranges=ranges,
+    )
 
 
 # --- the roster ---------------------------------------------------------------------------

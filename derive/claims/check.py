@@ -170,6 +170,14 @@ class Checker:
         if entry.problem:
             return _result(entry, "invalid", entry.problem)
         functions = frozenset(self.context.functions)
+        if entry.kind == "number" and entry.value is not None:  # the right number is given
+            number = entry.number
+            if number is None:
+                tree = parse_claim(entry.text, functions)
+                number = as_number(tree.sides[-1] if isinstance(tree, ast.Equation) else tree)
+            if number is None:
+                raise InvalidClaim("this question asks for a number: write one, like 42")
+            return self.check_number(entry, None, number, None)
         if entry.ask is not None:
             tree = self.answer_tree(entry, functions)
         else:
@@ -549,8 +557,10 @@ class Checker:
         return out, symbols, fn, [w for _, w in entries]
 
     # --- number claims ------------------------------------------------------------------------
-    def check_number(self, entry, lhs: ast.Node, number: Fraction, meaning: Meaning) -> ClaimResult:
-        true = self.number_value(lhs, meaning)
+    def check_number(self, entry, lhs: ast.Node | None, number: Fraction,
+                     meaning: Meaning | None) -> ClaimResult:  # fmt: skip
+        """The claimed number against the value of ``lhs`` (or the entry's given value)."""
+        true = entry.value if lhs is None else self.number_value(lhs, meaning)
         claimed = float(number)
         allowed = max(entry.tolerance * abs(true), entry.abs_tolerance, 1e-12 * abs(true))
         if abs(claimed - true) <= allowed:

@@ -72,6 +72,7 @@ class ClaimEntry:
     kind: str = "claim"  # "claim"; for an answer: "formula" or "number"
     number: Fraction | None = None  # a number answer given as a YAML number
     abs_tolerance: float = 0.0
+    value: float | None = None  # a number question whose right number is given (a variant's)
 
 
 @dataclass(frozen=True)

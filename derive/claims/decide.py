@@ -341,10 +341,26 @@ def _at(lhs: Side, rhs: Side, point) -> Comparison | None:
                 # the left side (derive's formula, where a derivative is asked) breaks down in
                 # float64 here (0/0 where p underflows): no evidence either way
                 return None
+            if np.isnan(b).any() and on_boundary(rhs, point, env):
+                # a point on the boundary of the right side's own cases, which leave it out
+                # (x < 1 and x > 1 at x = 1): a set of measure zero, no evidence either way
+                continue
             return Comparison("different", _where(point), env, a, b)
         if not np.allclose(a, b, rtol=RTOL, atol=ATOL * max(1.0, float(np.abs(a).max()))):
             return Comparison("different", _where(point), env, a, b)
     return Comparison("equal")
+
+
+def on_boundary(side: Side, point, env: dict) -> bool:
+    """Whether the point lies exactly on the boundary of one of the side's conditions (the
+    argument of a step, |.|, max, or a condition of its cases is 0 there)."""
+    if not isinstance(side, Tree):
+        return False
+    for cond in side.conditions()[:16]:
+        value = _float(Tree(cond, side.meaning), point, env)
+        if value.size and (value == 0).any():
+            return True
+    return False
 
 
 class ShapesDiffer(InvalidClaim):

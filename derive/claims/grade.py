@@ -151,8 +151,10 @@ class Grader:
         self.assignment = assignment
         self.checkers: dict[str, Checker] = {}
         self.expected: dict[str, str] = {}  # question id -> the right answer (LaTeX or number)
+        self._variant_checkers: dict[str, Checker] = {}  # by the symbols and functions
         for q in assignment.questions:
-            self.checkers[q.id] = self._prepare(q)
+            if not q.problem:
+                self.checkers[q.id] = self._prepare(q)
 
     def context(self, q: Question) -> Context:
         """A question about a network reads names as the network's, one about the symbols
@@ -160,6 +162,9 @@ class Grader:
         a = self.assignment
         net = derivation = None
         values, aliases, symbols = dict(q.values), dict(q.aliases), a.symbols
+        if q.symbols is not None:  # a variant of the bank: its own symbols and functions
+            return Context(None, None, q.symbols, q.functions or {}, {}, {}, {}, a.notation,
+                           a.secret)  # fmt: skip
         if q.network is not None:
             spec = a.networks[q.network]
             net, derivation = loaded(spec.file, spec.settings)
@@ -179,17 +184,59 @@ class Grader:
             raise DeriveError(f"{where}: {message}") from None
         return checker
 
+    def checker(self, q: Question) -> Checker:
+        """The checker of a question: prepared with the assignment, or, for a variant, one per
+        set of symbols and functions, made when first needed."""
+        if q.id in self.checkers and q.symbols is None:
+            return self.checkers[q.id]
+        key = repr((sorted((q.symbols or {}).items()), sorted((q.functions or {}).items())))
+        if key not in self._variant_checkers:
+            self._variant_checkers[key] = Checker(self.context(q))
+        return self._variant_checkers[key]
+
     def entry(self, q: Question, answer) -> ClaimEntry:
         return ClaimEntry(
             q.id,
             answer.text,
             tolerance=q.tolerance,
-            problem=answer.problem,
+            problem=answer.problem if q.kind != "truth" or answer.truth is None else "",
             ask=q.ask,
             kind=q.kind,
             number=answer.number if q.kind == "number" else None,
             abs_tolerance=q.abs_tolerance,
+            value=q.value,
         )
+
+    def check(self, q: Question, answer, seconds: float) -> ClaimResult:
+        """One answer to one question (as this student is asked it), the slip named."""
+        entry = self.entry(q, answer)
+        if q.kind == "truth":
+            return truth_result(entry, q, answer)
+        result = self.checker(q).check(entry, seconds)
+        if result.verdict == "incorrect" and q.slips:  # the catalogue's name, in every variant
+            slip = self.slip_of(q, entry, result)
+            if slip:
+                from dataclasses import replace
+
+                said = result.message.split(": probably")[0]
+                result = replace(result, slip=slip, message=f"{said}: {slip}")
+        return result
+
+    def slip_of(self, q: Question, entry: ClaimEntry, result: ClaimResult) -> str | None:
+        """The catalogued slip of a variant that the wrong answer makes, if one does."""
+        from dataclasses import replace
+
+        for name, wrong in q.slips:
+            if q.kind == "number":
+                claimed, w = result.claimed_value, float(wrong)
+                near = max(q.tolerance * abs(w), q.abs_tolerance, 1e-9)
+                if claimed is not None and abs(w - claimed) <= near:
+                    return name
+                continue
+            same = self.checker(q).check(replace(entry, ask=wrong, kind="formula"), 5.0)
+            if same.verdict in PASSING:
+                return name
+        return None
 
     def grade(self, path: Path, student: str | None = None,
               follow_symlinks: bool = False) -> FileResult:  # fmt: skip
@@ -208,19 +255,36 @@ class Grader:
             if answer is None or (not answer.text.strip() and not answer.problem):
                 result = ClaimResult(q.id, "", "unanswered", "no answer given")
             else:
-                entry = self.entry(q, answer)
                 seconds = budget.next()
-                result = self.checkers[q.id].check(entry, seconds) if seconds else (
-                    budget.spent(entry))  # fmt: skip
+                result = self.check(q, answer, seconds) if seconds else (
+                    budget.spent(self.entry(q, answer)))  # fmt: skip
             results.append(_scored(result, q))
         return FileResult(Path(path), ident, tuple(results), notes=_notes(answers, a))
+
+
+TRUE, FALSE = ("true", "yes", "t", "y"), ("false", "no", "f", "n")
+
+
+def truth_result(entry: ClaimEntry, q: Question, answer) -> ClaimResult:
+    """A prove-or-disprove question: the answer is true or false."""
+    text = entry.text.strip().lower()
+    said = answer.truth if answer.truth is not None else (
+        True if text in TRUE else False if text in FALSE else None)  # fmt: skip
+    if said is None:
+        return ClaimResult(q.id, entry.text, "unparseable", "answer true or false")
+    right = q.answer == "true"
+    if said == right:
+        return ClaimResult(q.id, entry.text, "correct", f"the identity is {q.answer}")
+    slip = q.slips[0][0] if q.slips else None
+    return ClaimResult(q.id, entry.text, "incorrect", f"the identity is {q.answer}, not {text}",
+                       expected=q.answer, slip=slip)  # fmt: skip
 
 
 def _scored(result: ClaimResult, q: Question) -> ClaimResult:
     from dataclasses import replace
 
     points = q.points if result.verdict in PASSING else 0.0
-    return replace(result, points=points, max_points=q.points, question=q.ask)
+    return replace(result, points=points, max_points=q.points, question=q.ask or q.text)
 
 
 def _notes(answers: Answers, a: Assignment) -> tuple[str, ...]:

@@ -1,0 +1,452 @@
+"""The entries of the problem bank (see :mod:`derive.sheets.bank`): one per problem type.
+
+Formulas are written in the claims language that students answer in, so the same text is the
+key's answer, the sheet's LaTeX and what the checker reads. Each generator uses only the
+parameters its variant needs and names every slip the way feedback and the class histogram
+show it, the same in every variant.
+"""
+
+from __future__ import annotations
+
+from derive.sheets.bank import Choice, Degenerate, Ints, Variant, distinct_slips, number, problem
+
+SCALAR = {"x": "scalar"}
+
+
+def _times(c, what: str) -> str:
+    """c x as LaTeX: x for 1, -x for -1, 2 x otherwise."""
+    if c == 1:
+        return what
+    if c == -1:
+        return "-" + what
+    return f"{number(c)} {what}"
+
+
+# --- activations ---------------------------------------------------------------------------
+def _activation(p: dict) -> tuple[str, str, str, list, list[str]]:
+    """(the function, what is asked, the answer, slips, solution) for p["function"]."""
+    f, a, b = p["function"], number(p["alpha"]), p["beta"]
+    bx = _times(b, "x")
+    if f == "sigmoid":
+        return (r"\sigma(x) = \frac{1}{1 + e^{-x}}", r"\frac{d\sigma(x)}{dx}",
+                r"\sigma(x) (1 - \sigma(x))",
+                [("a sign error", r"\sigma(x) (1 + \sigma(x))"),
+                 ("the function for its derivative", r"\sigma(x)"),
+                 ("the square of the function", r"\sigma(x)^2")],
+                [r"By the chain rule, $\sigma'(x) = \frac{e^{-x}}{(1 + e^{-x})^2} = "
+                 r"\frac{1}{1 + e^{-x}} \cdot \frac{e^{-x}}{1 + e^{-x}}$.",
+                 r"The second factor is $1 - \frac{1}{1 + e^{-x}} = 1 - \sigma(x)$, so "
+                 r"$\sigma'(x) = \sigma(x) (1 - \sigma(x))$."])  # fmt: skip
+    if f == "tanh":
+        return (r"\tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}", r"\frac{d\tanh(x)}{dx}",
+                r"1 - \tanh^2(x)",
+                [("a sign error", r"1 + \tanh^2(x)"), ("the square dropped", r"1 - \tanh(x)"),
+                 ("the sigmoid's formula", r"\tanh(x) (1 - \tanh(x))")],
+                [r"By the quotient rule, $\tanh'(x) = \frac{(e^{x} + e^{-x})^2 - (e^{x} - "
+                 r"e^{-x})^2}{(e^{x} + e^{-x})^2} = 1 - \left(\frac{e^{x} - e^{-x}}{e^{x} + "
+                 r"e^{-x}}\right)^2 = 1 - \tanh^2(x)$."])  # fmt: skip
+    if f == "relu":
+        return (r"\mathrm{ReLU}(x) = \max\{0, x\}", r"\frac{d\, \mathrm{ReLU}(x)}{dx}",
+                r"\mathbb{1}[x > 0]",
+                [("the sign function for the step", r"\operatorname{sign}(x)"),
+                 ("the function for its derivative", r"\max\{0, x\}"),
+                 ("the step the wrong way round", r"\mathbb{1}[x < 0]")],
+                [r"For $x > 0$, $\mathrm{ReLU}(x) = x$ has slope 1; for $x < 0$ it is 0, with "
+                 r"slope 0. So $\mathrm{ReLU}'(x) = \mathbb{1}[x > 0]$ (at $x = 0$ there is no "
+                 r"derivative; backpropagation takes 0 there)."])  # fmt: skip
+    if f == "leaky_relu":
+        return (rf"f(x) = \max\{{{a} x, x\}}", rf"\frac{{d \max\{{{a} x, x\}}}}{{dx}}",
+                rf"\begin{{cases}} 1 & x > 0 \\ {a} & x < 0 \end{{cases}}",
+                [("zero slope below zero", r"\mathbb{1}[x > 0]"),
+                 ("the slopes swapped", rf"\begin{{cases}} {a} & x > 0 \\ 1 & x < 0 \end{{cases}}"),
+                 ("the function for its derivative", rf"\max\{{{a} x, x\}}")],
+                [rf"Since $0 < {a} < 1$, $f(x) = x$ for $x > 0$ (slope 1) and $f(x) = {a} x$ for "
+                 rf"$x < 0$ (slope ${a}$)."])  # fmt: skip
+    if f == "elu":
+        fn = rf"\begin{{cases}} x & x > 0 \\ {a} (e^{{x}} - 1) & x \le 0 \end{{cases}}"
+        return (rf"f(x) = {fn}", rf"\frac{{d}}{{dx}} {fn}",
+                rf"\begin{{cases}} 1 & x > 0 \\ {a} e^{{x}} & x < 0 \end{{cases}}",
+                [("the function below zero for its derivative",
+                  rf"\begin{{cases}} 1 & x > 0 \\ {a} (e^{{x}} - 1) & x < 0 \end{{cases}}"),
+                 ("zero slope below zero", r"\mathbb{1}[x > 0]"),
+                 ("alpha dropped", r"\begin{cases} 1 & x > 0 \\ e^{x} & x < 0 \end{cases}")],
+                [rf"For $x > 0$ the slope is 1; for $x < 0$, $\frac{{d}}{{dx}} {a} (e^{{x}} - 1) "
+                 rf"= {a} e^{{x}}$."])  # fmt: skip
+    if f == "softplus":
+        return (r"\mathrm{softplus}(x) = \log(1 + e^{x})", r"\frac{d \log(1 + e^{x})}{dx}",
+                r"\sigma(x)",
+                [("a sign error", r"\sigma(-x)"), ("the inner derivative only", r"e^{x}"),
+                 ("the function for its derivative", r"\log(1 + e^{x})")],
+                [r"By the chain rule, $\frac{d}{dx} \log(1 + e^{x}) = \frac{e^{x}}{1 + e^{x}} = "
+                 r"\frac{1}{1 + e^{-x}} = \sigma(x)$."])  # fmt: skip
+    if f == "swish":
+        s = rf"\sigma({bx})"
+        return (rf"f(x) = x\, {s}", rf"\frac{{d (x {s})}}{{dx}}",
+                rf"{s} + {_times(b, 'x')} {s} (1 - {s})",
+                [("the product rule's second term dropped", s),
+                 ("the product rule's first term dropped", rf"{_times(b, 'x')} {s} (1 - {s})"),
+                 ("a sign error", rf"{s} - {_times(b, 'x')} {s} (1 - {s})")],
+                [rf"By the product rule, $f'(x) = {s} + x \frac{{d}}{{dx}} {s}$, and by the "
+                 rf"chain rule $\frac{{d}}{{dx}} {s} = {number(b)}\, {s} (1 - {s})$."])  # fmt: skip
+    raise ValueError(f)
+
+
+@problem(
+    "activation_derivative",
+    "The derivative of an activation function",
+    params={
+        "function": Choice("sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "swish"),
+        "alpha": Choice(0.01, 0.05, 0.1, 0.2, 0.3),
+        "beta": Choice(1, 2, 3),
+    },
+)
+def activation_derivative(p: dict) -> Variant:
+    defined, ask, answer, slips, solution = _activation(p)
+    return Variant(
+        statement=rf"Let ${defined}$. Give its derivative $f'(x)$ as a formula in $x$"
+        + (r" (you may write it with $\sigma$)." if p["function"] in ("sigmoid", "swish",
+                                                                      "softplus") else "."),
+        ask=ask,
+        kind="formula",
+        answer=answer,
+        solution=tuple(solution),
+        slips=distinct_slips(answer, slips),
+        symbols=SCALAR,
+    )  # fmt: skip
+
+
+# --- loss gradients ------------------------------------------------------------------------
+def _loss(p: dict) -> tuple[str, str, str, str, list, list[str], dict, dict]:
+    """(the loss, by what, what is asked, the answer, slips, solution, symbols, functions)."""
+    loss, n, d = p["loss"], p["n"], number(p["delta"])
+    vectors = {"p": {"vector": n}, "t": {"vector": n}}
+    if loss == "cross_entropy":
+        return (r"L = -\mathbf{y}^{T} \log S(\mathbf{z})", r"\mathbf{z}",
+                r"\frac{\partial (-\mathbf{y}^{T} \log S(\mathbf{z}))}{\partial \mathbf{z}}",
+                r"S(\mathbf{z}) - \mathbf{y}",
+                [("a sign error", r"\mathbf{y} - S(\mathbf{z})"),
+                 ("the label dropped", r"S(\mathbf{z})"),
+                 ("the gradient by the probabilities", r"-\frac{\mathbf{y}}{S(\mathbf{z})}")],
+                [r"With $\mathbf{p} = S(\mathbf{z})$, $\frac{\partial L}{\partial \mathbf{p}} = "
+                 r"-\mathbf{y} \oslash \mathbf{p}$, and the softmax's Jacobian is "
+                 r"$\operatorname{diag}(\mathbf{p}) - \mathbf{p} \mathbf{p}^{T}$.",
+                 r"So $\frac{\partial L}{\partial \mathbf{z}} = (\operatorname{diag}(\mathbf{p}) - "
+                 r"\mathbf{p} \mathbf{p}^{T}) (-\mathbf{y} \oslash \mathbf{p}) = -\mathbf{y} + "
+                 r"\mathbf{p} (\mathbf{1}^{T} \mathbf{y}) = \mathbf{p} - \mathbf{y}$, since the "
+                 r"entries of a one-hot $\mathbf{y}$ sum to 1."],
+                {"z": {"vector": n}, "y": {"vector": n, "onehot": True}},
+                {"S": "softmax"})  # fmt: skip
+    if loss == "squared_error":
+        return (r"L = \frac{1}{2} \|\mathbf{p} - \mathbf{t}\|^2", r"\mathbf{p}",
+                r"\frac{\partial \frac{1}{2} \|\mathbf{p} - \mathbf{t}\|^2}{\partial \mathbf{p}}",
+                r"\mathbf{p} - \mathbf{t}",
+                [("a sign error", r"\mathbf{t} - \mathbf{p}"),
+                 ("the factor 2 kept", r"2 (\mathbf{p} - \mathbf{t})")],
+                [r"$L = \frac{1}{2} \sum_k (p_k - t_k)^2$, so $\frac{\partial L}{\partial p_k} = "
+                 r"p_k - t_k$: $\frac{\partial L}{\partial \mathbf{p}} = \mathbf{p} - "
+                 r"\mathbf{t}$."],
+                vectors, {})  # fmt: skip
+    if loss == "mse":
+        return (rf"L = \frac{{1}}{{{n}}} \|\mathbf{{p}} - \mathbf{{t}}\|^2", r"\mathbf{p}",
+                rf"\frac{{\partial \frac{{1}}{{{n}}} \|\mathbf{{p}} - \mathbf{{t}}\|^2}}"
+                r"{\partial \mathbf{p}}",
+                rf"\frac{{2}}{{{n}}} (\mathbf{{p}} - \mathbf{{t}})",
+                [("the factor 2 dropped", rf"\frac{{1}}{{{n}}} (\mathbf{{p}} - \mathbf{{t}})"),
+                 ("a sign error", rf"\frac{{2}}{{{n}}} (\mathbf{{t}} - \mathbf{{p}})"),
+                 ("the mean's 1/n dropped", r"2 (\mathbf{p} - \mathbf{t})")],
+                [rf"$L = \frac{{1}}{{{n}}} \sum_k (p_k - t_k)^2$, so $\frac{{\partial L}}"
+                 rf"{{\partial p_k}} = \frac{{2}}{{{n}}} (p_k - t_k)$."],
+                vectors, {})  # fmt: skip
+    if loss == "l1":
+        return (r"L = \|\mathbf{p} - \mathbf{t}\|_1", r"\mathbf{p}",
+                r"\frac{\partial \|\mathbf{p} - \mathbf{t}\|_1}{\partial \mathbf{p}}",
+                r"\operatorname{sign}(\mathbf{p} - \mathbf{t})",
+                [("a sign error", r"\operatorname{sign}(\mathbf{t} - \mathbf{p})"),
+                 ("the difference for its sign", r"\mathbf{p} - \mathbf{t}")],
+                [r"$L = \sum_k |p_k - t_k|$ and $\frac{d}{du} |u| = \operatorname{sign}(u)$ for "
+                 r"$u \neq 0$, so $\frac{\partial L}{\partial \mathbf{p}} = "
+                 r"\operatorname{sign}(\mathbf{p} - \mathbf{t})$."],
+                vectors, {})  # fmt: skip
+    if loss == "huber":
+        fn = (rf"\begin{{cases}} \frac{{1}}{{2}} (p - t)^2 & |p - t| \le {d} \\ {d} (|p - t| - "
+              rf"\frac{{{d}}}{{2}}) & |p - t| > {d} \end{{cases}}")  # fmt: skip
+        return (rf"L = {fn}", "p", rf"\frac{{d}}{{dp}} {fn}",
+                rf"\begin{{cases}} p - t & |p - t| < {d} \\ {d} \operatorname{{sign}}(p - t) & "
+                rf"|p - t| > {d} \end{{cases}}",
+                [("the sign dropped in the linear part",
+                  rf"\begin{{cases}} p - t & |p - t| < {d} \\ {d} & |p - t| > {d} \end{{cases}}"),
+                 ("the quadratic part everywhere", "p - t")],
+                [rf"Inside $|p - t| \le {d}$ the loss is $\frac{{1}}{{2}} (p - t)^2$, with "
+                 rf"derivative $p - t$; outside it is ${d} |p - t|$ less a constant, with "
+                 rf"derivative ${d} \operatorname{{sign}}(p - t)$."],
+                {"p": "scalar", "t": "scalar"}, {})  # fmt: skip
+    if loss == "hinge":
+        return (r"L = \max\{0, 1 - y s\}", "s", r"\frac{d \max\{0, 1 - y s\}}{ds}",
+                r"-y \mathbb{1}[y s < 1]",
+                [("a sign error", r"y \mathbb{1}[y s < 1]"), ("the indicator dropped", "-y")],
+                [r"Where $y s < 1$ the loss is $1 - y s$, with derivative $-y$; where "
+                 r"$y s > 1$ it is 0. So $\frac{dL}{ds} = -y\, \mathbb{1}[y s < 1]$."],
+                {"y": "scalar", "s": "scalar"}, {})  # fmt: skip
+    raise ValueError(loss)
+
+
+@problem(
+    "loss_gradient",
+    "The gradient of a loss",
+    params={
+        "loss": Choice("cross_entropy", "squared_error", "mse", "l1", "huber", "hinge"),
+        "n": Choice(3, 4, 5, 10),
+        "delta": Choice(0.5, 1, 2),
+    },
+)
+def loss_gradient(p: dict) -> Variant:
+    loss, by, ask, answer, slips, solution, symbols, functions = _loss(p)
+    where = {
+        "cross_entropy": rf"where $S$ is the softmax and $\mathbf{{y}} \in \{{0, 1\}}^{{{p['n']}}}$"
+        r" is a one-hot label",
+        "hinge": r"where $y \in \{-1, 1\}$ is the label and $s$ the score",
+        "huber": "the Huber loss of a prediction $p$ and its target $t$",
+    }.get(p["loss"], rf"for $\mathbf{{p}}, \mathbf{{t}} \in \mathbb{{R}}^{{{p['n']}}}$")
+    return Variant(
+        statement=rf"Let ${loss}$, {where}. Give the gradient of $L$ with respect to ${by}$.",
+        ask=ask,
+        kind="formula",
+        answer=answer,
+        solution=tuple(solution),
+        slips=distinct_slips(answer, slips),
+        symbols=symbols,
+        functions=functions,
+    )
+
+
+# --- Jacobians -----------------------------------------------------------------------------
+@problem(
+    "jacobian",
+    "The Jacobian of a vector function",
+    params={"function": Choice("softmax", "sigmoid", "tanh", "relu"), "n": Choice(3, 4, 5)},
+)
+def jacobian(p: dict) -> Variant:
+    f, n = p["function"], p["n"]
+    z = r"\mathbf{z}"
+    rows = {
+        "softmax": (rf"S({z})", rf"\operatorname{{diag}}(S({z})) - S({z}) S({z})^{{T}}",
+                    [("a sign error", rf"\operatorname{{diag}}(S({z})) + S({z}) S({z})^{{T}}"),
+                     ("the diagonal only", rf"\operatorname{{diag}}(S({z}) \circ (1 - S({z})))"),
+                     ("the outer product only", rf"-S({z}) S({z})^{{T}}")],
+                    [rf"With $\mathbf{{s}} = S({z})$, $\frac{{\partial s_k}}{{\partial z_l}} = "
+                     r"s_k (\delta_{kl} - s_l)$: the diagonal holds $s_k (1 - s_k)$ and the rest "
+                     r"$-s_k s_l$, which is $\operatorname{diag}(\mathbf{s}) - \mathbf{s} "
+                     r"\mathbf{s}^{T}$."]),
+        "sigmoid": (rf"\sigma({z})", rf"\operatorname{{diag}}(\sigma({z}) \circ (1 - \sigma({z})))",
+                    [("a full matrix for an element-wise function",
+                      rf"\sigma({z}) (1 - \sigma({z}))^{{T}}"),
+                     ("a sign error",
+                      rf"\operatorname{{diag}}(\sigma({z}) \circ (1 + \sigma({z})))")],
+                    [r"Entry $k$ of $\sigma(\mathbf{z})$ depends on $z_k$ alone, so the Jacobian "
+                     r"is diagonal, with $\sigma'(z_k) = \sigma(z_k) (1 - \sigma(z_k))$ on the "
+                     r"diagonal."]),
+        "tanh": (rf"\tanh({z})", rf"\operatorname{{diag}}(1 - \tanh^2({z}))",
+                 [("the square dropped", rf"\operatorname{{diag}}(1 - \tanh({z}))"),
+                  ("a full matrix for an element-wise function",
+                   rf"I - \tanh({z}) \tanh({z})^{{T}}")],
+                 [r"Entry $k$ of $\tanh(\mathbf{z})$ depends on $z_k$ alone, so the Jacobian is "
+                  r"diagonal, with $1 - \tanh^2(z_k)$ on the diagonal."]),
+        "relu": (rf"\mathrm{{ReLU}}({z})", rf"\operatorname{{diag}}(\mathbb{{1}}[{z} > 0])",
+                 [("the sign function for the step",
+                   rf"\operatorname{{diag}}(\operatorname{{sign}}({z}))"),
+                  ("the function for its derivative",
+                   rf"\operatorname{{diag}}(\mathrm{{ReLU}}({z}))")],
+                 [r"Entry $k$ of $\mathrm{ReLU}(\mathbf{z})$ depends on $z_k$ alone, with slope "
+                  r"$\mathbb{1}[z_k > 0]$: the Jacobian is the diagonal matrix of these steps."]),
+    }  # fmt: skip
+    fz, answer, slips, solution = rows[f]
+    name = {
+        "softmax": "the softmax $S$",
+        "sigmoid": r"the logistic sigmoid $\sigma$",
+        "tanh": r"$\tanh$",
+        "relu": "ReLU",
+    }[f] + ("" if f == "softmax" else ", entry by entry")
+    return Variant(
+        statement=rf"Let $\mathbf{{z}} \in \mathbb{{R}}^{{{n}}}$ and ${fz}$ be {name}. Give the "
+        rf"Jacobian matrix $\frac{{\partial {fz}}}{{\partial \mathbf{{z}}}}$.",
+        ask=rf"\frac{{\partial {fz}}}{{\partial \mathbf{{z}}}}",
+        kind="formula",
+        answer=answer,
+        solution=tuple(solution),
+        slips=distinct_slips(answer, slips),
+        symbols={"z": {"vector": n}},
+        functions={"S": "softmax"} if f == "softmax" else {},
+    )
+
+
+# --- identities: prove or disprove (seed 003, Q1) ------------------------------------------
+def _identities(c) -> dict[str, tuple[str, bool, str]]:
+    """name -> (the identity, whether it holds, why), for the drawn constant c."""
+    cx, c1, cvec = _times(c, "x"), _times(c, r"\mathbf{1}"), _times(c, r"\mathbf{x}")
+    return {
+        "softmax_shift": (rf"S(\mathbf{{x}} + {c1}) = S(\mathbf{{x}})", True,
+                          rf"$e^{{x_k + {number(c)}}} / \sum_j e^{{x_j + {number(c)}}}$: the "
+                          rf"factor $e^{{{number(c)}}}$ of every term cancels."),
+        "softmax_scale": (rf"S({cvec}) = S(\mathbf{{x}})", c == 1,
+                          rf"Scaling changes the ratios $e^{{{cx}_k}} / e^{{{cx}_l}}$ of the "
+                          r"entries: at $\mathbf{x} = (1, 0, \dots, 0)$ the two sides differ."),
+        "sigmoid_symmetry": (r"\sigma(-x) = 1 - \sigma(x)", True,
+                             r"$1 - \frac{1}{1 + e^{-x}} = \frac{e^{-x}}{1 + e^{-x}} = "
+                             r"\frac{1}{e^{x} + 1} = \sigma(-x)$."),
+        "tanh_sigmoid": (r"\tanh(x) = 2 \sigma(2 x) - 1", True,
+                         r"$2 \sigma(2x) - 1 = \frac{2 - (1 + e^{-2x})}{1 + e^{-2x}} = "
+                         r"\frac{1 - e^{-2x}}{1 + e^{-2x}} = \tanh(x)$."),
+        "tanh_sigmoid_slip": (r"\tanh(x) = 2 \sigma(x) - 1", False,
+                              r"At $x = 1$: $\tanh(1) \approx 0.7616$, but $2 \sigma(1) - 1 "
+                              r"\approx 0.4621$ (the identity is $\tanh(x) = 2 \sigma(2x) - 1$)."),
+        "softplus_difference": (r"\log(1 + e^{x}) - \log(1 + e^{-x}) = x", True,
+                                r"$\log \frac{1 + e^{x}}{1 + e^{-x}} = \log \frac{e^{x} (e^{-x} + "
+                                r"1)}{1 + e^{-x}} = \log e^{x} = x$."),
+        "softplus_quotient": (r"\frac{\log(1 + e^{x})}{\log(1 + e^{-x})} = e^{x}", False,
+                              r"A quotient of logarithms is not the logarithm of a quotient: at "
+                              r"$x = 1$ the left side is about 2.5551, the right side 2.7183."),
+        "sigmoid_sum": (rf"\sigma({cx}) + \sigma({_times(-c, 'x')}) = 1", True,
+                        rf"By $\sigma(-u) = 1 - \sigma(u)$ with $u = {cx}$."),
+    }  # fmt: skip
+
+
+@problem(
+    "identity_truth",
+    "Prove or disprove an identity",
+    params={"identity": Choice(*_identities(2)), "c": Choice(2, 3, 5, -1, -2), "n": Choice(3, 4)},
+)
+def identity_truth(p: dict) -> Variant:
+    claim, truth, why = _identities(p["c"])[p["identity"]]
+    softmax = claim.startswith("S(")
+    where = (rf" for every $\mathbf{{x}} \in \mathbb{{R}}^{{{p['n']}}}$, where $S$ is the softmax"
+             if softmax else " for every real $x$")  # fmt: skip
+    answer = "true" if truth else "false"
+    return Variant(
+        statement=rf"Prove or disprove: ${claim}${where}. Answer true or false (and give your "
+        "reason on paper).",
+        ask="",
+        kind="truth",
+        answer=answer,
+        solution=(("True. " if truth else "False. ") + why,),
+        slips=(("the opposite", "false" if truth else "true"),),
+        symbols={"x": {"vector": p["n"]}} if softmax else SCALAR,
+        functions={"S": "softmax"} if softmax else {},
+        claim=claim,
+    )
+
+
+# --- convolutions (seed 003, Q3) ----------------------------------------------------------
+def conv_size(n: int, k: int, s: int, pad: int, d: int) -> int:
+    return (n + 2 * pad - d * (k - 1) - 1) // s + 1
+
+
+@problem(
+    "cnn_output",
+    "The output size of a convolution",
+    params={"n": Ints(8, 64), "k": Choice(1, 2, 3, 5, 7), "s": Choice(1, 2, 3),
+            "p": Choice(0, 1, 2, 3), "d": Choice(1, 2)},
+)  # fmt: skip
+def cnn_output(p: dict) -> Variant:
+    n, k, s, pad, d = p["n"], p["k"], p["s"], p["p"], p["d"]
+    out = conv_size(n, k, s, pad, d)
+    if out < 2 or (k == 1 and d > 1):
+        raise Degenerate("too small an output, or a dilated 1 x 1 kernel")
+    span = d * (k - 1) + 1
+    slips = [
+        ("the dilation ignored", number(conv_size(n, k, s, pad, 1))),
+        ("padding on one side only", number((n + pad - span) // s + 1)),
+        ("the +1 forgotten", number(out - 1)),
+        ("rounded up", number(-(-(n + 2 * pad - span) // s) + 1)),
+    ]
+    return Variant(
+        statement=rf"An input of ${n} \times {n}$ pixels goes through a convolution with a "
+        rf"${k} \times {k}$ kernel, stride ${s}$, padding ${pad}$ and dilation ${d}$. How many "
+        "pixels wide is its output?",
+        ask="o",
+        kind="number",
+        answer=number(out),
+        solution=(
+            rf"A dilated kernel spans $d (k - 1) + 1 = {d} \cdot {k - 1} + 1 = {span}$ pixels, so "
+            rf"$o = \left\lfloor \frac{{n + 2p - d (k - 1) - 1}}{{s}} \right\rfloor + 1 = "
+            rf"\left\lfloor \frac{{{n} + {2 * pad} - {span}}}{{{s}}} \right\rfloor + 1 = "
+            rf"{(n + 2 * pad - span) // s} + 1 = {out}$.",
+        ),
+        slips=distinct_slips(number(out), slips),
+        abs_tolerance=0.0,
+        tolerance=1e-9,
+    )
+
+
+@problem(
+    "cnn_params",
+    "The parameters of a convolution layer",
+    params={"c_in": Choice(1, 3, 6, 16, 32), "c_out": Choice(4, 6, 8, 16, 32, 64),
+            "k": Choice(1, 3, 5, 7), "bias": Choice("with", "without")},
+)  # fmt: skip
+def cnn_params(p: dict) -> Variant:
+    c_in, c_out, k, bias = p["c_in"], p["c_out"], p["k"], p["bias"] == "with"
+    weights = k * k * c_in * c_out
+    total = weights + (c_out if bias else 0)
+    b = c_out if bias else 0
+    slips = [
+        ("the biases " + ("forgotten" if bias else "counted"), number(weights + c_out - b)),
+        ("k for k squared", number(k * c_in * c_out + b)),
+        ("the input channels forgotten", number(k * k * c_out + b)),
+        ("a bias per weight", number(2 * weights) if bias else number(weights)),
+    ]  # fmt: skip
+    return Variant(
+        statement=rf"A convolution layer maps ${c_in}$ input channels to ${c_out}$ output "
+        rf"channels with ${k} \times {k}$ kernels, {'with' if bias else 'without'} biases. How "
+        "many parameters does it have?",
+        ask="n",
+        kind="number",
+        answer=number(total),
+        solution=(
+            rf"Each of the ${c_out}$ filters has ${k} \cdot {k} \cdot {c_in} = {k * k * c_in}$ "
+            rf"weights" + (rf" and one bias: ${c_out} \cdot ({k * k * c_in} + 1) = {total}$."
+                           if bias else rf": ${c_out} \cdot {k * k * c_in} = {total}$."),
+        ),
+        slips=distinct_slips(number(total), slips),
+        abs_tolerance=0.0,
+        tolerance=1e-9,
+    )  # fmt: skip
+
+
+# --- the parameter count of an MLP ---------------------------------------------------------
+@problem(
+    "param_count",
+    "The number of parameters of an MLP",
+    params={"d": Choice(2, 4, 8, 64, 784), "hidden": Ints(1, 3),
+            "width": Choice(8, 16, 32, 64, 100, 128), "c": Choice(2, 3, 10)},
+)  # fmt: skip
+def param_count(p: dict) -> Variant:
+    widths = [p["d"]] + [p["width"]] * p["hidden"] + [p["c"]]
+    pairs = list(zip(widths, widths[1:]))
+    total = sum(o * (i + 1) for i, o in pairs)
+    layers = ", ".join(map(str, widths))
+    terms = " + ".join(rf"{o} ({i} + 1)" for i, o in pairs)
+    slips = [
+        ("the biases forgotten", number(sum(o * i for i, o in pairs))),
+        ("one bias per layer", number(sum(o * i for i, o in pairs) + len(pairs))),
+        ("the output layer forgotten", number(sum(o * (i + 1) for i, o in pairs[:-1]))),
+        ("biases sized by the inputs", number(sum(o * i + i for i, o in pairs))),
+    ]
+    return Variant(
+        statement=rf"A fully connected network has layers of widths ${layers}$ (input first, "
+        r"output last), each layer with weights and biases. How many parameters "
+        r"$n_\theta$ does it have?",
+        ask=r"n_\theta",
+        kind="number",
+        answer=number(total),
+        solution=(
+            r"A layer from $n_{\mathrm{in}}$ to $n_{\mathrm{out}}$ units has an "
+            r"$n_{\mathrm{out}} \times n_{\mathrm{in}}$ weight matrix and $n_{\mathrm{out}}$ "
+            rf"biases: $n_\theta = {terms} = {total}$.",
+        ),
+        slips=distinct_slips(number(total), slips),
+        abs_tolerance=0.0,
+        tolerance=1e-9,
+    )
+
+
+__all__ = ["conv_size"]

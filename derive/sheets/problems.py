@@ -282,9 +282,10 @@ def jacobian(p: dict) -> Variant:
 # --- identities: prove or disprove (seed 003, Q1) ------------------------------------------
 def _identities(c) -> dict[str, tuple[str, bool, str]]:
     """name -> (the identity, whether it holds, why), for the drawn constant c."""
-    cx, c1, cvec = _times(c, "x"), _times(c, r"\mathbf{1}"), _times(c, r"\mathbf{x}")
+    cx, cvec = _times(c, "x"), _times(c, r"\mathbf{x}")
+    shift = ("+ " if c > 0 else "- ") + _times(abs(c), r"\mathbf{1}")
     return {
-        "softmax_shift": (rf"S(\mathbf{{x}} + {c1}) = S(\mathbf{{x}})", True,
+        "softmax_shift": (rf"S(\mathbf{{x}} {shift}) = S(\mathbf{{x}})", True,
                           rf"$e^{{x_k + {number(c)}}} / \sum_j e^{{x_j + {number(c)}}}$: the "
                           rf"factor $e^{{{number(c)}}}$ of every term cancels."),
         "softmax_scale": (rf"S({cvec}) = S(\mathbf{{x}})", c == 1,
@@ -366,11 +367,18 @@ def cnn_output(p: dict) -> Variant:
         kind="number",
         answer=number(out),
         solution=(
-            rf"A dilated kernel spans $d (k - 1) + 1 = {d} \cdot {k - 1} + 1 = {span}$ pixels, so "
-            rf"$o = \left\lfloor \frac{{n + 2p - d (k - 1) - 1}}{{s}} \right\rfloor + 1 = "
-            rf"\left\lfloor \frac{{{n} + {2 * pad} - {span}}}{{{s}}} \right\rfloor + 1 = "
-            rf"{(n + 2 * pad - span) // s} + 1 = {out}$.",
-        ),
+            (
+                rf"A kernel dilated by ${d}$ spans $d (k - 1) + 1 = {span}$ pixels. "
+                if d > 1
+                else rf"The kernel spans ${k}$ pixels. "
+            )
+            + (
+                rf"So $o = \left\lfloor \frac{{n + 2p - d (k - 1) - 1}}{{s}} \right\rfloor + 1 = "
+                rf"\left\lfloor \frac{{{n + 2 * pad - span}}}{{{s}}} \right\rfloor + 1 = {out}$."
+                if s > 1
+                else rf"So $o = n + 2p - d (k - 1) = {n} + {2 * pad} - {span - 1} = {out}$."
+            ),
+        ),  # fmt: skip
         slips=distinct_slips(number(out), slips),
         abs_tolerance=0.0,
         tolerance=1e-9,

@@ -126,10 +126,16 @@ def sheet_question(q: Question, test: SelfTest) -> SheetQuestion:
         statement=statement,
         ask=q.ask if formula else "",
         display=(q.ask + " = " + q.answer) if formula else "",
-        answer_text=q.answer if q.kind != "number" else f"${q.answer}$",
+        answer_text=q.answer if q.kind != "number" else f"${_shown_number(q.answer)}$",
         solution=_solution(q),
         proof=tex_text(proof) + ("." if proof and not proof.endswith(".") else ""),
     )
+
+
+def _shown_number(text: str) -> str:
+    """A number as the solution prints it: an integer whole, else 4 significant digits."""
+    x = float(text)
+    return text if x.is_integer() else f"{x:.4g}"
 
 
 def _solution(q: Question) -> tuple[str, ...]:

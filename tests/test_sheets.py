@@ -1,0 +1,340 @@
+"""Solution sheets: the problem bank, per-student variants, the self-test, the key, and a class
+graded against it.
+
+Every variant of every problem type is graded by the checker: its answer right, and each
+catalogued slip (a wrong answer by construction) wrong, with that slip's name. The numbers of the
+convolution and parameter-count problems are compared with values worked out by hand (seed 003,
+Q3; the issue's LeNet layers). A simulated class (the key's answers, each slip, another student's
+answers, blanks, hostile text) is graded and its gradebook compared with what was simulated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import EXAMPLES, need_latex
+
+from derive.claims.answers import Answer
+from derive.claims.assignment import read_assignment
+from derive.claims.classrun import run_class
+from derive.claims.grade import Grader
+from derive.errors import DeriveError
+from derive.sheets import problems  # noqa: F401 (registers the bank)
+from derive.sheets.bank import BANK, Choice, Degenerate
+from derive.sheets.key import read_key
+from derive.sheets.selftest import SelfTest
+from derive.sheets.variants import as_question, seed_of, variant_question
+from derive.sheets.write import folder_name, make_sheets
+
+SHEETS = EXAMPLES / "sheets.yaml"
+ROSTER = EXAMPLES / "roster.csv"
+
+
+def bank_assignment(tmp_path: Path) -> Path:
+    """An assignment with one question of every problem type of the bank."""
+    lines = ["assignment: bank", "secret: 'a secret for the tests'", "questions:"]
+    lines += [f"  - {{id: {name}, problem: {name}}}" for name in BANK]
+    path = tmp_path / "bank.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def every_variant(name: str):
+    """(params, variant) for every combination of the parameters of a problem type, each
+    distinct variant once (parameters a variant does not use make no new variant)."""
+    bank = BANK[name]
+    names = sorted(bank.params)
+    ranges = [
+        r.values if isinstance(r, Choice) else sorted({r.low, (r.low + r.high) // 2, r.high})
+        for r in (bank.params[n] for n in names)
+    ]
+    seen = set()
+    for combo in itertools.product(*ranges):
+        params = dict(zip(names, combo))
+        try:
+            v = bank.generate(params)
+        except Degenerate:
+            continue
+        key = (v.ask, v.answer, v.slips, v.claim, repr(v.symbols))
+        if key not in seen:
+            seen.add(key)
+            yield params, v
+
+
+@pytest.fixture(scope="module")
+def bank_grader(tmp_path_factory):
+    a = read_assignment(bank_assignment(tmp_path_factory.mktemp("bank")))
+    return a, Grader(a)
+
+
+# --- the bank: every variant proved by the checker ------------------------------------------
+@pytest.mark.parametrize("name", sorted(BANK))
+def test_every_variant_is_right_and_every_slip_is_wrong_by_name(bank_grader, name):
+    a, grader = bank_grader
+    q = a.question(name)
+    test = SelfTest()
+    count = 0
+    for params, v in every_variant(name):
+        count += 1
+        why = test.failure(grader, as_question(q, params, v))
+        assert not why, (params, why)
+        assert v.slips or v.kind == "truth", params
+    assert count >= 2 and test.checks >= count
+
+
+def test_each_problem_type_is_one_entry_with_its_parameters():
+    assert set(BANK) >= {"activation_derivative", "loss_gradient", "jacobian", "identity_truth",
+                         "cnn_output", "cnn_params", "param_count"}  # fmt: skip
+    functions = BANK["activation_derivative"].params["function"].values
+    assert set(functions) >= {"sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "swish"}
+    losses = BANK["loss_gradient"].params["loss"].values
+    assert set(losses) >= {"cross_entropy", "squared_error", "l1", "huber", "hinge"}
+
+
+@pytest.mark.parametrize(
+    "n, k, s, p, d, expected",
+    [(32, 5, 1, 0, 1, 28), (64, 3, 2, 1, 1, 32), (7, 3, 1, 0, 2, 3), (10, 3, 3, 1, 1, 4),
+     (28, 2, 2, 0, 1, 14), (64, 5, 2, 0, 2, 28)],
+)  # fmt: skip
+def test_convolution_sizes_worked_by_hand(n, k, s, p, d, expected):
+    v = BANK["cnn_output"].generate({"n": n, "k": k, "s": s, "p": p, "d": d})
+    assert v.answer == str(expected)
+    assert str(expected) not in [w for _, w in v.slips]
+
+
+@pytest.mark.parametrize(
+    "c_in, c_out, k, bias, expected",
+    [(1, 6, 5, "without", 150), (1, 6, 5, "with", 156), (6, 16, 5, "without", 2400),
+     (6, 16, 5, "with", 2416), (3, 64, 3, "with", 1792)],
+)  # fmt: skip
+def test_convolution_parameters_of_lenet(c_in, c_out, k, bias, expected):
+    v = BANK["cnn_params"].generate({"c_in": c_in, "c_out": c_out, "k": k, "bias": bias})
+    assert v.answer == str(expected)
+
+
+def test_the_parameter_count_of_an_mlp():
+    v = BANK["param_count"].generate({"d": 784, "hidden": 1, "width": 100, "c": 10})
+    assert v.answer == str(784 * 100 + 100 + 100 * 10 + 10)  # 79,510
+    assert dict(v.slips)["the biases forgotten"] == str(784 * 100 + 100 * 10)
+
+
+# --- variants ---------------------------------------------------------------------------------
+def test_variants_are_reproducible_independent_and_keyed_by_the_secret(tmp_path):
+    a = read_assignment(bank_assignment(tmp_path))
+    q = a.question("activation_derivative")
+    students = [f"s{k}" for k in range(30)]
+    first = [variant_question(a, q, s).params for s in students]
+    again = [variant_question(a, q, s).params for s in reversed(students)][::-1]
+    assert first == again  # the same, whatever the order
+    assert len({json.dumps(p, sort_keys=True) for p in first}) >= 10  # students differ
+    assert seed_of(a, "s1", q.id) != seed_of(a, "s1", "other")  # each question its own stream
+    from dataclasses import replace
+
+    other = replace(a, secret=b"another secret")
+    assert [variant_question(other, q, s).params for s in students] != first
+
+
+def test_the_instructors_ranges_narrow_the_draw(tmp_path):
+    path = tmp_path / "a.yaml"
+    path.write_text(
+        "assignment: a\nquestions:\n"
+        "  - {id: q, problem: activation_derivative, params: {function: [relu, tanh]}}\n"
+        "  - {id: c, problem: cnn_output, params: {n: [20, 24], d: 1}}\n"
+    )
+    a = read_assignment(path)
+    for s in range(20):
+        v = variant_question(a, a.question("q"), f"s{s}")
+        assert v.params["function"] in ("relu", "tanh")
+        c = variant_question(a, a.question("c"), f"s{s}")
+        assert 20 <= c.params["n"] <= 24 and c.params["d"] == 1
+
+
+@pytest.mark.parametrize(
+    "question, message",
+    [
+        ("{id: q, problem: nosuch}", "unknown problem type 'nosuch'"),
+        ("{id: q, problem: cnn_output, params: {n: [2, 500]}}", "is not inside [8, 64]"),
+        ("{id: q, problem: cnn_output, params: {k: 4}}", "4 is not one of 1, 2, 3, 5, 7"),
+        ("{id: q, problem: cnn_output, params: {w: 3}}", "cnn_output has no such parameter"),
+        ("{id: q, problem: cnn_output, ask: 'x'}", "ask: a problem of the bank makes its own"),
+    ],
+)
+def test_a_bad_bank_question_is_one_line_with_its_line(tmp_path, cli, question, message):
+    path = tmp_path / "a.yaml"
+    path.write_text(
+        f"assignment: a\nquestions:\n  - {{id: ok, problem: jacobian}}\n  - {question}\n"
+    )
+    out = tmp_path / "out"
+    result = cli("sheet", path, "-o", out, "-f", "tex")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and message in lines[0] and "a.yaml:4" in lines[0], lines
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "roster, message",
+    [("id\nann\nann\n", "student ann is on the roster twice"), ("id\nann\n \n,x\n", ""),
+     ("name\nann\n", "no 'id' column")],
+)  # fmt: skip
+def test_a_bad_roster_is_one_line(tmp_path, cli, roster, message):
+    path = tmp_path / "roster.csv"
+    path.write_text(roster)
+    out = tmp_path / "out"
+    result = cli("sheet", bank_assignment(tmp_path), "--roster", path, "-o", out, "-f", "tex")
+    if not message:  # blank lines are skipped, an empty id in a row is an error
+        message = "an empty student id"
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_folder_names_are_safe_and_distinct():
+    assert folder_name("alice") == "alice"
+    names = {folder_name(s) for s in ("../x", "a/b", "a_b", "..", "a b", "a\\b", "é")}
+    assert len(names) == 7
+    assert all("/" not in n and "\\" not in n and n not in (".", "..") for n in names)
+
+
+# --- the sheets, the key, and a simulated class -----------------------------------------------
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """The example's sheets for six students (.tex only), and the key read back."""
+    folder = tmp_path_factory.mktemp("sheets")
+    roster = folder / "roster.csv"
+    roster.write_text("id,name\n" + "".join(f"s{k},Student {k}\n" for k in range(6)))
+    out = folder / "out"
+    run = make_sheets(SHEETS, roster, out, pdf=False)
+    return out, run, json.loads((out / "key.json").read_text())
+
+
+def test_the_sheets_and_the_key(made):
+    out, run, key = made
+    assert run.students == 6 and run.selftest.variants >= 6
+    assert key["assignment"] == "backprop-sheet" and key["derive_version"]
+    assert set(key["students"]) == {f"s{k}" for k in range(6)}
+    entry = key["students"]["s0"]
+    assert set(entry["questions"]) == {q.id for q in read_assignment(SHEETS).questions}
+    conv = entry["questions"]["conv"]
+    assert conv["kind"] == "number" and conv["params"]["d"] == 1 and conv["slips"]
+    assert entry["questions"]["dW2"]["answer"].startswith(r"\frac{1}{m}")
+    for s in key["students"]:
+        folder = out / key["students"][s]["folder"]
+        sheet = (folder / "sheet.tex").read_text()
+        assert key["students"][s]["variant"] in sheet and r"\qrcode" in sheet
+        assert "Answer." not in sheet  # the sheet has no answers
+        assert "Checked by derive" in (folder / "solution.tex").read_text()
+        answers = yaml.safe_load((folder / "answers.yaml").read_text())
+        assert answers["student"] == s and set(answers["answers"]) == set(entry["questions"])
+        assert all(v == "" for v in answers["answers"].values())
+    everyone = (out / "solutions.tex").read_text()
+    assert everyone.count(r"\clearpage") == 5
+
+
+def simulated(key: dict) -> dict[str, dict]:
+    """Answers by construction: s0 the key's, s1 a slip wherever the bank has one, s2 s0's
+    answers (right only where the two variants agree), s3 nothing, s4 and s5 hostile text."""
+    q0 = key["students"]["s0"]["questions"]
+    q1 = key["students"]["s1"]["questions"]
+    hostile = [r"\input{/etc/passwd}", "__import__('os').system('true')", "(" * 3000,
+               r"\def\x{\x}\x", "1" * 5000, "{{{{" * 200, "\x00\x1b[2J", "∂²/∂x²"]  # fmt: skip
+    return {
+        "s0": {qid: q["answer"] for qid, q in q0.items()},
+        "s1": {qid: (q["slips"][0][1] if q.get("slips") else q["answer"]) for qid, q in q1.items()},
+        "s2": {qid: q["answer"] for qid, q in q0.items()},
+        "s3": {},
+        "s4": {qid: hostile[k % len(hostile)] for k, qid in enumerate(q0)},
+        "s5": {qid: hostile[(k + 3) % len(hostile)] for k, qid in enumerate(q0)},
+    }
+
+
+def test_a_simulated_class_is_graded_as_simulated(made, tmp_path):
+    out, _, key = made
+    folder = tmp_path / "class"
+    folder.mkdir()
+    answers = simulated(key)
+    for student, given in answers.items():
+        text = yaml.safe_dump({"student": student, "answers": given}, allow_unicode=True)
+        (folder / f"{student}.yaml").write_text(text)
+    grader = Grader(read_key(out / "key.json"))
+    summary = run_class(folder, tmp_path / "grades", grader, workers=0, pdf=False)
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(
+        (tmp_path / "grades" / "gradebook.csv").read_text()))}  # fmt: skip
+    questions = key["students"]["s0"]["questions"]
+    total = sum(q["points"] for q in questions.values())
+    assert float(rows["s0"]["points"]) == total
+    # s1: every bank question with a slip is wrong, with the slip's name counted
+    slipped = [qid for qid, q in key["students"]["s1"]["questions"].items() if q.get("slips")]
+    assert all(rows["s1"][f"verdict {qid}"] == "incorrect" for qid in slipped)
+    for qid in slipped:
+        name = key["students"]["s1"]["questions"][qid]["slips"][0][0]
+        assert summary.slips[qid].get(name, 0) >= 1, (qid, name, summary.slips.get(qid))
+    # s2 copied s0: right exactly where s2's own right answer is s0's
+    own = key["students"]["s2"]["questions"]
+    for qid, q in questions.items():
+        same = own[qid]["answer"] == q["answer"]
+        if own[qid]["kind"] == "truth" or same:
+            continue
+        assert rows["s2"][f"verdict {qid}"] != "correct", qid
+    assert float(rows["s2"]["points"]) < total
+    assert rows["s3"]["points"] == "0" and rows["s3"]["verdict act"] == "unanswered"
+    for s in ("s4", "s5"):
+        assert rows[s]["points"] == "0" and rows[s]["error"] == ""
+        assert {rows[s][f"verdict {qid}"] for qid in questions} <= {
+            "unparseable", "invalid", "incorrect"}  # fmt: skip
+
+
+def test_grading_against_the_assignment_draws_the_same_variants(made, tmp_path):
+    out, _, key = made
+    path = tmp_path / "s3.yaml"
+    given = {qid: q["answer"] for qid, q in key["students"]["s3"]["questions"].items()}
+    path.write_text(yaml.safe_dump({"student": "s3", "answers": given}))
+    for a in (read_key(out / "key.json"), read_assignment(SHEETS)):
+        result = Grader(a).grade(path)
+        assert result.points == result.max_points, [(c.id, c.verdict) for c in result.claims]
+
+
+def test_a_key_that_does_not_fit_is_one_line(made, tmp_path):
+    out, _, key = made
+    broken = tmp_path / "deeper" / "than" / "before" / "key.json"
+    broken.parent.mkdir(parents=True)
+    shutil.copy(out / "key.json", broken)
+    with pytest.raises(DeriveError, match="is not beside it"):
+        read_key(broken)
+    broken.write_text("{not json")
+    with pytest.raises(DeriveError, match="not JSON"):
+        read_key(broken)
+    k = json.loads((out / "key.json").read_text())
+    del k["students"]["s0"]["questions"]["act"]
+    (out / "bad.json").write_text(json.dumps(k))
+    try:
+        with pytest.raises(DeriveError, match="has no question act"):
+            read_key(out / "bad.json")
+    finally:
+        (out / "bad.json").unlink()
+
+
+def test_a_truth_answer_may_be_yaml_true_or_false(bank_grader):
+    a, grader = bank_grader
+    q = variant_question(a, a.question("identity_truth"), "someone")
+    right = q.answer == "true"
+    assert grader.check(q, Answer(q.answer, truth=right), 5).verdict == "correct"
+    assert grader.check(q, Answer("x", truth=not right), 5).verdict == "incorrect"
+    assert grader.check(q, Answer("maybe"), 5).verdict == "unparseable"
+
+
+def test_derive_sheet_writes_the_pdfs(cli, tmp_path):
+    need_latex()
+    out = tmp_path / "out"
+    result = cli("sheet", SHEETS, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "1 sheet in" in result.stderr and "self-test:" in result.stderr
+    for name in ("handout/sheet.pdf", "handout/solution.pdf", "solutions.pdf", "key.json"):
+        assert (out / name).is_file(), name

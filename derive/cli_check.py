@@ -66,8 +66,33 @@ def print_claims(result) -> None:
         )
 
 
+def read_task(assignment: Path):
+    """The assignment, or the key of derive sheet (a variant per student)."""
+    if assignment.suffix == ".json":
+        from derive.sheets.key import read_key
+
+        return read_key(assignment)
+    from derive.claims.assignment import read_assignment
+
+    return read_assignment(assignment)
+
+
+def merge_parts(parts: list[Path], assignment: Path | None, out: Path | None,
+                others: list[str]) -> None:  # fmt: skip
+    """derive check -a A --merge PART ... -o OUT."""
+    from derive.claims.shards import merge_shards
+
+    if assignment is None or out is None:
+        raise DeriveError("--merge needs --assignment (what the parts were graded against) and -o")
+    if others:
+        raise DeriveError(f"{', '.join(others)}: --merge takes the parts' folders, --assignment "
+                          "and -o only")  # fmt: skip
+    students, n = merge_shards(parts, out, read_task(assignment))
+    typer.echo(f"{students} submissions from {n} parts merged: {shown(out / 'gradebook.csv')}")
+
+
 def check_class(folder: Path, out: Path | None, redo: bool, workers: int, pdf: bool,
-                grader) -> None:  # fmt: skip
+                grader, shard=None) -> None:  # fmt: skip
     """derive check --assignment A --class DIR: the run with a progress bar, then the summary."""
     from derive.claims.classrun import latex_available, run_class
     from derive.render.report import INSTALL_HINT
@@ -94,7 +119,7 @@ def check_class(folder: Path, out: Path | None, redo: bool, workers: int, pdf: b
 
     try:
         summary = run_class(folder, out_dir, grader, redo=redo, workers=workers,
-                            on_progress=progress, pdf=pdf)  # fmt: skip
+                            on_progress=progress, pdf=pdf, shard=shard)  # fmt: skip
     except KeyboardInterrupt:
         if bars:
             bars[0].clear()
@@ -242,6 +267,26 @@ def check(
     no_pdf: Annotated[
         bool, typer.Option("--no-pdf", help="With --class: Markdown and .tex feedback only.")
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="With --class: grade only part K of N of the class (on N machines; merge the "
+            "parts with --merge).",
+            show_default=False,
+        ),
+    ] = None,
+    merge: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--merge",
+            metavar="PART",
+            help="With --assignment and -o: merge the output folders of the --shard parts into "
+            "one gradebook, checking that no submission is missing or doubled. May repeat.",
+            show_default=False,
+        ),
+    ] = None,
     network: Annotated[
         list[Path] | None,
         typer.Option(
@@ -286,7 +331,13 @@ def check(
         quick = [o for o, v in (("--network", network), ("--set", settings), ("--values", values),
                                 ("--tolerance", tolerance)) if v]  # fmt: skip
         klass = [o for o, v in (("-o", out), ("--workers", workers)) if v is not None]
-        klass += [o for o, v in (("--redo", redo), ("--no-pdf", no_pdf)) if v]
+        klass += [o for o, v in (("--redo", redo), ("--no-pdf", no_pdf), ("--shard", shard))
+                  if v]  # fmt: skip
+        if merge:
+            others = [o for o, v in (("FILE", file), ("--class", class_dir), ("--json", json_out),
+                                     ("--shard", shard), ("--redo", redo)) if v]  # fmt: skip
+            merge_parts(merge, assignment, out, others + quick)
+            return
         if file is not None and class_dir is not None:
             raise DeriveError("give a FILE or --class DIR, not both")
         if class_dir is not None and assignment is None:
@@ -304,21 +355,18 @@ def check(
             raise DeriveError("give a claims FILE to check, or --assignment A.yaml with a FILE "
                               "or --class DIR")  # fmt: skip
         if assignment is not None:
-            from derive.claims.assignment import read_assignment
             from derive.claims.grade import prepare
 
-            if assignment.suffix == ".json":  # the key of derive sheet: a variant per student
-                from derive.sheets.key import read_key
-
-                task = read_key(assignment)
-            else:
-                task = read_assignment(assignment)
+            task = read_task(assignment)
             if class_dir is not None:  # before any network file runs: none may be a student's
                 _not_inside(task, class_dir)
             grader = prepare(task)
             if class_dir is not None:
+                from derive.claims.shards import parse_shard
+
+                part = parse_shard(shard) if shard is not None else None
                 check_class(class_dir, out, redo, 2 if workers is None else workers,
-                            not no_pdf, grader)  # fmt: skip
+                            not no_pdf, grader, part)  # fmt: skip
                 return
             result = _one(lambda path: grader.grade(path, follow_symlinks=True), file,
                           grader.assignment.limits)  # fmt: skip

@@ -54,6 +54,22 @@ def sheet(
         bool,
         typer.Option("--selftest", help="Print what the self-test checked, variant by variant."),
     ] = False,
+    gradescope: Annotated[
+        bool,
+        typer.Option(
+            "--gradescope",
+            help="Also write gradescope.zip, an autograder that runs "
+            "derive on each submission (setup.sh, run_autograder, the key).",
+        ),
+    ] = False,
+    moodle: Annotated[
+        bool,
+        typer.Option(
+            "--moodle",
+            help="Also write moodle.xml: the number questions, one "
+            "numerical question per variant, a category per question.",
+        ),
+    ] = False,  # fmt: skip
 ) -> None:
     """Write each student's problem sheet and worked solution (.tex, PDF), the answers.yaml
     they fill in, all solutions in one file, and key.json, which derive check grades against.
@@ -65,7 +81,8 @@ def sheet(
         if format not in ("pdf", "tex"):
             raise DeriveError(f"--format {format}: use pdf or tex")
         out_dir = out if out is not None else Path("sheets") / read_assignment(assignment).id
-        run = make_sheets(assignment, roster, out_dir, pdf=format == "pdf")
+        run = make_sheets(assignment, roster, out_dir, pdf=format == "pdf",
+                          gradescope=gradescope, moodle=moodle)  # fmt: skip
     if selftest:
         for line in run.selftest.details():
             typer.echo(line, err=True)

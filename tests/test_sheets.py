@@ -338,3 +338,114 @@ def test_derive_sheet_writes_the_pdfs(cli, tmp_path):
     assert "1 sheet in" in result.stderr and "self-test:" in result.stderr
     for name in ("handout/sheet.pdf", "handout/solution.pdf", "solutions.pdf", "key.json"):
         assert (out / name).is_file(), name
+
+
+# --- exports: Gradescope and Moodle -----------------------------------------------------------
+def test_the_gradescope_autograder_grades_with_its_own_copy_of_derive(made, tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    out, _, key = made
+    from derive.sheets.exports import gradescope_zip
+
+    data = gradescope_zip(out / "key.json", key, read_assignment(SHEETS))
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = set(z.namelist())
+        assert {"setup.sh", "run_autograder", "source/assignment/key.json",
+                "source/assignment/sheets.yaml", "source/assignment/mlp.py",
+                "source/derive/sheets/gradescope.py",
+                "source/derive/templates/sheet.tex.j2"} <= names  # fmt: skip
+        assert z.getinfo("run_autograder").external_attr >> 16 & 0o111
+        z.extractall(root)
+    assert "sympy==" in (root / "setup.sh").read_text()
+    submission = root / "submission"
+    submission.mkdir()
+    given = {qid: q["answer"] for qid, q in key["students"]["s1"]["questions"].items()}
+    wrong = key["students"]["s1"]["questions"]["convp"]["slips"][0]
+    given["convp"] = wrong[1]
+    (submission / "answers.yaml").write_text(yaml.safe_dump({"student": "s1", "answers": given}))
+    results = root / "results" / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "derive.sheets.gradescope", root / "source/assignment/key.json",
+         submission, results],
+        cwd=root / "source", env={"PYTHONPATH": str(root / "source"), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    graded = json.loads(results.read_text())
+    tests = {t["name"]: t for t in graded["tests"]}
+    total = sum(q["points"] for q in key["students"]["s1"]["questions"].values())
+    assert graded["score"] == total - key["students"]["s1"]["questions"]["convp"]["points"]
+    assert tests["convp"]["status"] == "failed" and wrong[0] in tests["convp"]["output"]
+    assert all(set(t) == {"name", "score", "max_score", "status", "output"} for t in tests.values())
+    # a submission without an answers file: score 0, and why
+    (submission / "answers.yaml").unlink()
+    subprocess.run([sys.executable, "-m", "derive.sheets.gradescope",
+                    root / "source/assignment/key.json", submission, results],
+                   cwd=root / "source", env={"PYTHONPATH": str(root / "source")},
+                   check=True, timeout=300)  # fmt: skip
+    assert json.loads(results.read_text())["score"] == 0
+
+
+def test_moodle_xml_has_one_numerical_question_per_variant(made):
+    import xml.etree.ElementTree as ET
+
+    from derive.sheets.exports import moodle_xml
+
+    _, _, key = made
+    quiz = ET.fromstring(moodle_xml(key))
+    numbers = quiz.findall("question[@type='numerical']")
+    variants = {(qid, q["variant"]) for e in key["students"].values()
+                for qid, q in e["questions"].items()
+                if q["kind"] == "number" and q.get("variant")}  # fmt: skip
+    assert len(numbers) == len(variants) > 0
+    categories = [c.find("category/text").text for c in quiz.findall("question[@type='category']")]
+    assert all(c.startswith("$course$/") for c in categories) and len(categories) == len(
+        {qid for qid, _ in variants})  # fmt: skip
+    q = numbers[0]
+    value = float(q.find("answer/text").text)
+    assert float(q.find("answer/tolerance").text) >= 0 and value == int(value)
+
+
+# --- a class on several machines: --shard and --merge -----------------------------------------
+def test_shards_merge_into_the_gradebook_of_one_run(made, tmp_path):
+    from derive.claims.shards import merge_shards
+
+    out, _, key = made
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for student, e in key["students"].items():
+        given = {
+            qid: q["answer"] for qid, q in list(e["questions"].items())[: int(student[1:]) + 2]
+        }
+        (folder / f"{student}.yaml").write_text(
+            yaml.safe_dump({"student": student, "answers": given})
+        )
+    a = read_key(out / "key.json")
+    whole = tmp_path / "whole"
+    run_class(folder, whole, Grader(a), workers=0, pdf=False)
+    parts = []
+    for k in (1, 2, 3):
+        parts.append(tmp_path / f"part{k}")
+        run_class(folder, parts[-1], Grader(a), workers=0, pdf=False, shard=(k, 3))
+    mine = [json.loads((p / "shard.json").read_text())["mine"] for p in parts]
+    assert sorted(sum(mine, [])) == sorted(f"s{k}.yaml" for k in range(6))
+    merged = tmp_path / "merged"
+    assert merge_shards(parts, merged, a) == (6, 3)
+    assert (merged / "gradebook.csv").read_text() == (whole / "gradebook.csv").read_text()
+    with pytest.raises(DeriveError, match="part 3 of 3 is missing"):
+        merge_shards(parts[:2], tmp_path / "m2", a)
+    with pytest.raises(DeriveError, match="part 1 of 3 is given twice"):
+        merge_shards([parts[0], parts[0], parts[2]], tmp_path / "m3", a)
+    record = json.loads((parts[1] / "shard.json").read_text())
+    (parts[1] / "shard.json").write_text(json.dumps({**record, "assignment": "other"}))
+    with pytest.raises(DeriveError, match="graded against another assignment"):
+        merge_shards(parts, tmp_path / "m4", a)
+    (parts[1] / "shard.json").write_text(json.dumps(record))
+    results = json.loads((parts[1] / "results.json").read_text())
+    if record["mine"]:
+        (parts[1] / "results.json").write_text(json.dumps({**results, "students": []}))
+        with pytest.raises(DeriveError, match="part 2 is not finished"):
+            merge_shards(parts, tmp_path / "m5", a)

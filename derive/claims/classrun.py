@@ -360,6 +360,7 @@ def run_class(
     on_progress: Progress | None = None,
     pdf: bool | None = None,
     fingerprint: str = "",
+    shard: tuple[int, int] | None = None,
 ) -> ClassSummary:
     """Grade every submission of ``folder`` and write the gradebook, results.json and the
     feedback into ``out`` (see the module's docstring). ``grader``: a prepared assignment
@@ -368,7 +369,8 @@ def run_class(
     limits). ``on_progress(done, total, student)`` is called once at the start (``student``
     empty, done counting the skipped ones) and after each submission. ``pdf``: None makes
     feedback PDFs when pdflatex is installed. A KeyboardInterrupt stops the run, keeps what is
-    done, and is raised again."""
+    done, and is raised again. ``shard`` (k, n): grade only the k-th of n parts of the class
+    (see :mod:`derive.claims.shards`), and record which in ``out/shard.json``."""
     start = time.monotonic()
     if workers < 0:
         raise DeriveError(f"workers {workers}: 0 (this process) or more")
@@ -380,7 +382,14 @@ def run_class(
     limits = assignment.limits if assignment is not None else None
     out = Path(out)
     subs = submissions(folder)
-    store = _Store(out, fingerprint or (assignment_fingerprint(assignment) if assignment else ""))
+    fingerprint = fingerprint or (assignment_fingerprint(assignment) if assignment else "")
+    if shard is not None:
+        from derive.claims.shards import in_shard, write_shard
+
+        everyone = subs
+        subs = [s for s in everyone if in_shard(s.relative, shard)]
+        write_shard(out, shard, fingerprint, everyone, subs)
+    store = _Store(out, fingerprint)
     if redo:
         store.clear()
     results: dict[str, FileResult] = {}  # by the submission's path in the folder, as it is
@@ -394,7 +403,7 @@ def run_class(
     paths = {"gradebook": out / "gradebook.csv", "results": out / "results.json"}
     feedback = _Feedback(out / "feedback", latex_available() if pdf is None else pdf,
                          max(workers, 1))  # fmt: skip
-    roster = assignment.roster if assignment is not None else None
+    roster = assignment.roster if assignment is not None and shard is None else None
 
     def rows() -> list[FileResult]:
         return class_rows(subs, results, roster)

@@ -54,7 +54,7 @@ def read_key(path: Path) -> Assignment:
                 )
             at = f"{where}: student {shown(student, 40)}: question {q.id}"
             variants[student][q.id] = _variant(q, asked[q.id], at) if q.problem else q
-    return replace(a, variants=variants, roster=tuple(variants),
+    return replace(a, variants=variants, roster=tuple(variants), sources=(*a.sources, path),
                    secret=bytes.fromhex(key.get("secret", a.secret.hex())))  # fmt: skip
 
 

@@ -188,10 +188,11 @@ def _symbol_spec(symbol) -> object:
     return {"matrix": [symbol.rows, symbol.cols]}
 
 
-def make_sheets(assignment: Path, roster: Path | None, out_dir: Path,
-                pdf: bool = True) -> SheetRun:  # fmt: skip
+def make_sheets(assignment: Path, roster: Path | None, out_dir: Path, pdf: bool = True,
+                gradescope: bool = False, moodle: bool = False) -> SheetRun:  # fmt: skip
     """Write every student's sheet, solution and answers file, the key, and all solutions in
-    one file; a DeriveError names what is wrong, and nothing is written then."""
+    one file (and the Gradescope autograder, Moodle XML); a DeriveError names what is wrong,
+    and nothing is written then."""
     a = read_assignment(Path(assignment))
     students = read_roster(Path(roster)) if roster is not None else a.roster
     handout = students is None
@@ -201,7 +202,7 @@ def make_sheets(assignment: Path, roster: Path | None, out_dir: Path,
     key = {"format": KEY_FORMAT, "assignment": a.id, "title": a.title, "course": a.course,
            "derive_version": derive_version(), "assignment_file": _relative(a.path, Path(out_dir)),
            "secret": a.secret.hex(), "students": {}}  # fmt: skip
-    pages, documents = [], {}
+    pages, documents = [], {}  # name -> text (or bytes)
     for student in students:
         questions = student_questions(a, grader, student, test)
         variant = variant_of(questions)
@@ -226,6 +227,14 @@ def make_sheets(assignment: Path, roster: Path | None, out_dir: Path,
     every = Sheets(tex_text(a.title), tex_text(a.course), tuple(pages))
     documents["solutions.tex"] = render("sheet.tex.j2", s=every, solution=True)
     documents["key.json"] = json.dumps(key, indent=1, sort_keys=False) + "\n"
+    if moodle:
+        from derive.sheets.exports import moodle_xml
+
+        documents["moodle.xml"] = moodle_xml(key)
+    if gradescope:
+        from derive.sheets.exports import gradescope_zip
+
+        documents["gradescope.zip"] = gradescope_zip(Path(out_dir) / "key.json", key, a)
     files = _write_all(documents, Path(out_dir), pdf)
     return SheetRun(len(students), files, test)
 
@@ -241,10 +250,13 @@ def _write_all(documents: dict[str, str], out_dir: Path, pdf: bool) -> list[Path
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".derive-sheets-", dir=out_dir.parent) as tmp:
         stage = Path(tmp)
-        for name, text in documents.items():
+        for name, content in documents.items():
             path = stage / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
         made = list(documents)
         if pdf:
             texs = [name for name in documents if name.endswith(".tex")]

@@ -162,3 +162,31 @@ def test_a_tiny_factor_on_entries_is_wrong_whatever_the_seed():
         c.secret = secret.to_bytes(16, "big")
         got = c.check(ClaimEntry("q", claim))
         assert got.verdict == "incorrect", (secret, got.message)
+
+
+def test_a_region_past_where_float64_reaches_is_found_whatever_the_seed():
+    """The right side times (1 + 1[J > 1000]) on the MLP: where J > 1000, p underflows in float64
+    and the indicator reads 0, so only 50-digit rays find the region. Along one ray it was missed
+    (judged correct) under about 6% of secrets: every ReLU dead, so J never passed 1000, or two
+    samples' errors cancelling exactly where it did. These are the secrets that fooled it."""
+    from test_verdicts import checker
+
+    from derive.claims.claimfile import ClaimEntry
+
+    region = r"\left(1 + \mathbb{1}\left[J > 1000\right]\right)"
+    j = (rf"J = {region} \left(-\left(\frac{{1}}{{m}} \sum_{{i=1}}^{{m}} \sum_{{k=1}}^{{C}} "
+         r"y_{k}^{i} \log\left(p_{k}^{i}\right)\right)\right)")  # fmt: skip
+    s2 = (r"\frac{\partial J}{\partial s_{2}^{i}} + \frac{1}{m} \sum_{j=1, j \neq i}^{m} "
+          rf"\left(p^{{j}} - y^{{j}}\right) = {region} \left(\frac{{1}}{{m}} \sum_{{j=1}}^{{m}} "
+          r"\left(p^{j} - y^{j}\right)\right)")  # fmt: skip
+    mean = (r"\frac{1}{m^{2}} \sum_{i=1}^{m} \sum_{j=1}^{m} p^{j} \left(x^{i}\right)^{T} = "
+            rf"{region} \left(\left(\frac{{1}}{{m}} \sum_{{j=1}}^{{m}} p^{{j}}\right) "
+            r"\left(\frac{1}{m} \sum_{i=1}^{m} x^{i}\right)^{T}\right)")  # fmt: skip
+    c = checker("mlp")
+    for secret, claim in [("9e883bf1699f95a61f87fba98c2ecde9", j),
+                          ("9e883bf1699f95a61f87fba98c2ecde9", s2),
+                          ("43ca02adbf2105b75300fca9e4157554", s2),
+                          ("e1511a9300259c779d0451d343aecd90", mean)]:  # fmt: skip
+        c.secret = bytes.fromhex(secret)
+        got = c.check(ClaimEntry("q", claim))
+        assert got.verdict == "incorrect", (secret, claim, got.message)

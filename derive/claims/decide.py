@@ -495,33 +495,49 @@ def _float(side: Side, point, env) -> np.ndarray:
         return np.array([np.nan])
 
 
+#: Base points of far_in_high_precision: along one ray the condition may never change side (every
+#: ReLU dead, so J grows too slowly to pass 1000) or both sides vanish where it has (two samples'
+#: errors cancel); a wrong claim must not pass for want of a second ray.
+FAR_BASES = 6
+FAR_RAY = (1, 3, 10, 30, 100, 1000, 10**4, 10**5)
+
+
 def far_in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None:
     """A condition that float64 cannot follow far out (the loss J > 1000 where p underflows
-    and log p is -inf) is followed in 50-digit arithmetic: along the ray t x (every input and
-    parameter times t), the first t where it has changed side; there both sides are compared
-    in the same digits."""
+    and log p is -inf) is followed in 50-digit arithmetic: along rays t x from several base
+    points (every input and parameter times t), wherever it has changed side; there both sides
+    are compared in the same digits."""
     conds = getattr(setting, "broken_down", [])
     meaning = next((s.meaning for s in (lhs, rhs) if isinstance(s, Tree)), None)
     if not conds or meaning is None:
         return None
-    from derive.claims.points import MpPoint, rational_point
-
     net = setting.net
     sizes = {**{d: 2 for d in net.dims}, m: 2}
-    rng = np.random.default_rng(setting.seed ^ 0xFA5)
-    base = random_point(setting.compiled, sizes, rng)
     sym_point = shared_sym_point(net, sizes, setting.derivation)
-    at0 = rational_point(base, sym_point)
     real = {s for q in net.inputs + net.params if q.content == "real"
             for i in (range(sym_point.m) if q.batched else [None])
             for s in sym_point.expander.leaf_symbols(q, i) if isinstance(s, sp.Symbol)}  # fmt: skip
+    for k in range(FAR_BASES):
+        rng = np.random.default_rng((setting.seed ^ 0xFA5) + 7919 * k)
+        base = random_point(setting.compiled, sizes, rng)
+        found = _far_along(lhs, rhs, setting, conds, meaning, base, sym_point, sizes, real)
+        if found is not None:
+            return found
+    return None
+
+
+def _far_along(lhs, rhs, setting, conds, meaning, base, sym_point, sizes, real):
+    from derive.claims.points import MpPoint, rational_point
+
+    net = setting.net
+    at0 = rational_point(base, sym_point)
     try:
         env = environments(lhs, base)[0]
     except (DeriveError, NeedIndex, ValueError):
         return None
     for cond in conds[:3]:
         side, first = Tree(cond, meaning), None
-        for t in (1, 3, 10, 30, 100, 1000, -1, -3, -10, -30, -100, -1000):
+        for t in (*FAR_RAY, *(-t for t in FAR_RAY)):
             at = {s: v * t if s in real else v for s, v in at0.items()}
             try:
                 point = MpPoint(net, sizes, at, setting.derivation, MP_DIGITS)

@@ -15,6 +15,7 @@ has a memory limit and a hard deadline: see :mod:`derive.claims.pool`.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from derive.claims.answers import Answers, read_answers
@@ -104,8 +105,6 @@ def check_file(
 
 
 def _with_tolerance(entry: ClaimEntry, tolerance: float) -> ClaimEntry:
-    from dataclasses import replace
-
     return replace(entry, tolerance=tolerance)
 
 
@@ -152,6 +151,7 @@ class Grader:
         self.checkers: dict[str, Checker] = {}
         self.expected: dict[str, str] = {}  # question id -> the right answer (LaTeX or number)
         self._variant_checkers: dict[str, Checker] = {}  # by the symbols and functions
+        self._memo: dict[tuple, ClaimResult] = {}  # a variant's answers, checked before
         for q in assignment.questions:
             if not q.problem:
                 self.checkers[q.id] = self._prepare(q)
@@ -208,7 +208,21 @@ class Grader:
         )
 
     def check(self, q: Question, answer, seconds: float) -> ClaimResult:
-        """One answer to one question (as this student is asked it), the slip named."""
+        """One answer to one question (as this student is asked it), the slip named. The
+        checker is deterministic (its points are seeded by the answer's text), so the same
+        answer to the same variant is checked once per process."""
+        key = (q.id, q.kind, q.ask, q.answer, q.slips, q.claim, q.value, q.tolerance,
+               q.abs_tolerance, repr(q.symbols), repr(q.functions), answer)  # fmt: skip
+        if q.symbols is not None and key in self._memo:
+            return replace(self._memo[key], id=q.id)
+        result = self._check(q, answer, seconds)
+        if q.symbols is not None and result.verdict in (*PASSING, "incorrect", "unparseable"):
+            if len(self._memo) > 50_000:
+                self._memo.clear()
+            self._memo[key] = result
+        return result
+
+    def _check(self, q: Question, answer, seconds: float) -> ClaimResult:
         entry = self.entry(q, answer)
         if q.kind == "truth":
             return truth_result(entry, q, answer)
@@ -216,16 +230,12 @@ class Grader:
         if result.verdict == "incorrect" and q.slips:  # the catalogue's name, in every variant
             slip = self.slip_of(q, entry, result)
             if slip:
-                from dataclasses import replace
-
                 said = result.message.split(": probably")[0]
                 result = replace(result, slip=slip, message=f"{said}: {slip}")
         return result
 
     def slip_of(self, q: Question, entry: ClaimEntry, result: ClaimResult) -> str | None:
         """The catalogued slip of a variant that the wrong answer makes, if one does."""
-        from dataclasses import replace
-
         for name, wrong in q.slips:
             if q.kind == "number":
                 claimed, w = result.claimed_value, float(wrong)
@@ -281,8 +291,6 @@ def truth_result(entry: ClaimEntry, q: Question, answer) -> ClaimResult:
 
 
 def _scored(result: ClaimResult, q: Question) -> ClaimResult:
-    from dataclasses import replace
-
     points = q.points if result.verdict in PASSING else 0.0
     return replace(result, points=points, max_points=q.points, question=q.ask or q.text)
 

@@ -17,18 +17,26 @@ from derive.claims.verdict import PASSING
 SECONDS = 20.0  # per check: the instructor's own answers, not a student's
 
 
+def content_key(q: Question) -> tuple:
+    """What grading a variant depends on: two draws that differ only in parameters the
+    variant does not use are one variant to test."""
+    return (q.id, q.problem, q.kind, q.ask, q.answer, q.slips, q.claim, q.tolerance,
+            q.abs_tolerance, repr(sorted((q.symbols or {}).items())),
+            repr(sorted((q.functions or {}).items())))  # fmt: skip
+
+
 @dataclass
 class SelfTest:
     """What the self-test did: the variants tested and the checks run."""
 
     variants: int = 0
     checks: int = 0
-    _seen: dict[tuple, str] = field(default_factory=dict)  # (question, variant) -> "" or why
-    proofs: dict[tuple, str] = field(default_factory=dict)  # (question, variant) -> the verdict
+    _seen: dict[tuple, str] = field(default_factory=dict)  # content_key -> "" or why
+    proofs: dict[tuple, str] = field(default_factory=dict)  # content_key -> the verdict
 
     def failure(self, grader, q: Question) -> str:
         """ "" when the variant passes, else why not (cached per variant)."""
-        key = (q.id, q.problem, q.variant)
+        key = content_key(q)
         if key not in self._seen:
             self.variants += 1
             self._seen[key] = self._test(grader, q)
@@ -39,7 +47,7 @@ class SelfTest:
         right = grader.check(q, Answer(q.answer), SECONDS)
         if right.verdict not in PASSING:
             return f"its answer {q.answer} is judged {right.verdict}: {right.message}"
-        self.proofs[(q.id, q.problem, q.variant)] = right.message
+        self.proofs[content_key(q)] = right.message
         if q.kind == "truth":
             self.checks += 1
             entry = ClaimEntry(q.id, q.claim)
@@ -48,7 +56,7 @@ class SelfTest:
             holds = verdict in PASSING
             if verdict not in (*PASSING, "incorrect") or holds != (q.answer == "true"):
                 return f"the identity {q.claim} is judged {verdict}, the answer says {q.answer}"
-            self.proofs[(q.id, q.problem, q.variant)] = (
+            self.proofs[content_key(q)] = (
                 f"the checker judges the identity {'true' if holds else 'false'}: {judged.message}"
             )
         for name, wrong in q.slips:
@@ -62,13 +70,14 @@ class SelfTest:
     def details(self) -> list[str]:
         """One line per variant tested: the question, the variant's parameters, the outcome."""
         out = []
-        for (qid, problem, variant), why in self._seen.items():
-            outcome = why or self.proofs.get((qid, problem, variant), "passed")
-            out.append(f"{qid} ({problem}, variant {variant}): {outcome}")
+        for key, why in self._seen.items():
+            qid, problem = key[:2]
+            outcome = why or self.proofs.get(key, "passed")
+            out.append(f"{qid} ({problem}): {outcome}")
         return out
 
     def proof(self, q: Question) -> str:
-        return self.proofs.get((q.id, q.problem, q.variant), "")
+        return self.proofs.get(content_key(q), "")
 
     def summary(self) -> str:
         return (f"self-test: {self.variants} variants, {self.checks} checks: every answer graded "

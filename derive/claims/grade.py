@@ -226,9 +226,15 @@ class Grader:
         entry = self.entry(q, answer)
         if q.kind == "truth":
             return truth_result(entry, q, answer)
+        written = " ".join(answer.text.split())
+        if self.assignment.variants and q.problem and written == " ".join(q.answer.split()):
+            # the key's own answer, graded right by the self-test before the sheets were made
+            return ClaimResult(q.id, answer.text, "correct", "the answer of the key, proved "
+                               "right when the sheets were made")  # fmt: skip
         result = self.checker(q).check(entry, seconds)
         if result.verdict == "incorrect" and q.slips:  # the catalogue's name, in every variant
-            slip = self.slip_of(q, entry, result)
+            named = [n for n, w in q.slips if " ".join(w.split()) == written]
+            slip = named[0] if named else self.slip_of(q, entry, result)
             if slip:
                 said = result.message.split(": probably")[0]
                 result = replace(result, slip=slip, message=f"{said}: {slip}")

@@ -11,7 +11,7 @@ from derive.cli import app, user_errors
 from derive.errors import DeriveError
 
 
-@app.command()
+@app.command(short_help="Write per-student problem sheets, solutions, answers files and the key.")
 def sheet(
     assignment: Annotated[
         Path,

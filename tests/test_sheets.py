@@ -40,7 +40,7 @@ ROSTER = EXAMPLES / "roster.csv"
 def bank_assignment(tmp_path: Path) -> Path:
     """An assignment with one question of every problem type of the bank."""
     lines = ["assignment: bank", "secret: 'a secret for the tests'", "questions:"]
-    lines += [f"  - {{id: {name}, problem: {name}}}" for name in BANK]
+    lines += [f"  - {{id: {name}, problem: {name}}}" for name in BANK if not BANK[name].network]
     path = tmp_path / "bank.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -75,7 +75,7 @@ def bank_grader(tmp_path_factory):
 
 
 # --- the bank: every variant proved by the checker ------------------------------------------
-@pytest.mark.parametrize("name", sorted(BANK))
+@pytest.mark.parametrize("name", sorted(n for n in BANK if not BANK[n].network))
 def test_every_variant_is_right_and_every_slip_is_wrong_by_name(bank_grader, name):
     a, grader = bank_grader
     q = a.question(name)
@@ -123,6 +123,68 @@ def test_the_parameter_count_of_an_mlp():
     v = BANK["param_count"].generate({"d": 784, "hidden": 1, "width": 100, "c": 10})
     assert v.answer == str(784 * 100 + 100 + 100 * 10 + 10)  # 79,510
     assert dict(v.slips)["the biases forgotten"] == str(784 * 100 + 100 * 10)
+
+
+def hand321(x, W1, b1, W2, b2, t):
+    """The 3-2-1 sigmoid network's loss, written out in NumPy (the reference, not derive's)."""
+    import numpy as np
+
+    s = lambda u: 1 / (1 + np.exp(-u))  # noqa: E731
+    o = s(W2 @ s(W1 @ x + b1) + b2)
+    return float(0.5 * np.sum((o - t) ** 2))
+
+
+def test_a_hand_calculation_at_each_students_numbers(tmp_path):
+    """The numbers the sheet prints (rounded to its decimals before anything is computed), put
+    into the network written out by hand: central differences of its loss give the answer."""
+    import numpy as np
+
+    shutil.copy(EXAMPLES / "hand321.py", tmp_path / "hand321.py")
+    path = tmp_path / "a.yaml"
+    path.write_text(
+        "assignment: h\nnetworks: {hand: {file: hand321.py}}\nquestions:\n"
+        "  - {id: q, problem: hand_calculation, params: {quantity: ['W1[2,3]', 'W2[1,2]', "
+        "'b1[1]', E], decimals: 2}}\n"
+    )
+    a = read_assignment(path)
+    seen = set()
+    for k in range(12):
+        q = variant_question(a, a.question("q"), f"student{k}")
+        v = {name: np.asarray(x, dtype=float) for name, x in q.values.items()}
+        assert all(np.allclose(x, np.round(x, 2)) for x in v.values())  # the printed numbers
+        args = dict(x=v["x"][0], W1=v["W1"], b1=v["b1"], W2=v["W2"][0], b2=v["b2"], t=v["t"][0])
+        name = q.params["quantity"]
+        seen.add(name)
+        if name == "E":
+            expected = hand321(**args)
+        else:
+            key, index = {"W1[2,3]": ("W1", (1, 2)), "W2[1,2]": ("W2", (1,)),
+                          "b1[1]": ("b1", (0,))}[name]  # fmt: skip
+            h = 1e-6
+            up, down = ({**args, key: args[key].copy()} for _ in (0, 1))
+            up[key][index] += h
+            down[key][index] -= h
+            expected = (hand321(**up) - hand321(**down)) / (2 * h)
+        assert float(q.answer) == pytest.approx(expected, rel=1e-7, abs=1e-10), (name, q.params)
+        assert dict(q.slips)["a sign error"] == f"{-float(q.answer):.12g}"
+    assert len(seen) >= 3
+    grader = Grader(a)
+    assert grader.check(q, Answer(f"{float(q.answer):.4g}"), 5).verdict == "correct"
+    wrong = grader.check(q, Answer(f"{-float(q.answer):.4g}"), 5)
+    assert wrong.verdict == "incorrect" and wrong.slip == "a sign error"
+
+
+def test_a_hand_calculation_needs_a_network_and_its_quantities(tmp_path):
+    shutil.copy(EXAMPLES / "hand321.py", tmp_path / "hand321.py")
+    path = tmp_path / "a.yaml"
+    path.write_text("assignment: h\nquestions:\n  - {id: q, problem: hand_calculation}\n")
+    with pytest.raises(DeriveError, match="is about a network of the assignment"):
+        read_assignment(path)
+    path.write_text("assignment: h\nnetworks: {hand: {file: hand321.py}}\nquestions:\n"
+                    "  - {id: q, problem: hand_calculation, params: {quantity: W9}}\n")  # fmt: skip
+    a = read_assignment(path)
+    with pytest.raises(DeriveError, match="W9 is not the loss or a parameter of hand321"):
+        variant_question(a, a.question("q"), "s")
 
 
 # --- variants ---------------------------------------------------------------------------------

@@ -110,6 +110,7 @@ class Question:
     symbols: dict | None = None  # the variant's symbols (None: the assignment's)
     functions: dict | None = None
     claim: str = ""  # a truth question: the identity the checker judges
+    solution: tuple[str, ...] = ()  # the worked solution (LaTeX paragraphs), for the sheets
 
 
 @dataclass(frozen=True)
@@ -380,7 +381,7 @@ def _questions(value, at: _At, networks: dict, tolerance: float, abs_tolerance: 
         seen[ident.casefold()] = str(k)
         where = f"{at.line(item)}: question {ident}"
         if "problem" in item:
-            out.append(_bank_question(item, ident, where, tolerance, abs_tolerance))
+            out.append(_bank_question(item, ident, where, tolerance, abs_tolerance, networks))
             continue
         if "params" in item:
             raise DeriveError(f"{where}: params: only a problem of the bank (problem: TYPE) "
@@ -421,19 +422,28 @@ def _questions(value, at: _At, networks: dict, tolerance: float, abs_tolerance: 
     return tuple(out)
 
 
-def _bank_question(item, ident: str, where: str, tolerance: float,
-                   abs_tolerance: float) -> Question:  # fmt: skip
+def _bank_question(item, ident: str, where: str, tolerance: float, abs_tolerance: float,
+                   networks: dict) -> Question:  # fmt: skip
     """A question drawn from the problem bank for each student: ``problem: TYPE`` and
     ``params`` narrowing the type's ranges (a value, a list of values, or [low, high])."""
     from derive.sheets.bank import lookup
 
-    for key in ("ask", "kind", "network", "values", "aliases"):
+    for key in ("ask", "kind", "values", "aliases"):
         if key in item:
             raise DeriveError(f"{where}: {key}: a problem of the bank makes its own (drop it)")
     name = item["problem"]
     if not isinstance(name, str):
         raise DeriveError(f"{where}: problem: expected the name of a problem type")
     bank = lookup(name, f"{where}: problem")
+    network = item.get("network")
+    if "network" not in item and bank.network and len(networks) == 1:
+        network = next(iter(networks))
+    if bank.network and network not in networks:
+        known = ", ".join(networks) or "none"
+        raise DeriveError(f"{where}: network: {name} is about a network of the assignment "
+                          f"({known})")  # fmt: skip
+    if not bank.network and network is not None:
+        raise DeriveError(f"{where}: network: {name} is not about a network (drop it)")
     given = item.get("params") or {}
     if not isinstance(given, dict):
         raise DeriveError(f"{where}: params: expected a mapping, parameter: values")
@@ -460,6 +470,7 @@ def _bank_question(item, ident: str, where: str, tolerance: float,
         line=item.line if isinstance(item, YamlMap) else 0,
         problem=name,
         ranges=ranges,
+        network=network,
     )
 
 

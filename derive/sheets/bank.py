@@ -80,7 +80,35 @@ class Ints:
         return f"{self.low} to {self.high}"
 
 
-Range = Choice | Ints
+@dataclass(frozen=True)
+class Names:
+    """Names of a network's quantities, the instructor's (``W1[1,1]``: one entry, 1-based; the
+    loss by its name); ``default`` where the instructor gives none."""
+
+    default: tuple = ()
+    values: tuple = ()
+
+    def draw(self, rng: random.Random):
+        values = self.values or self.default
+        return values[rng.randrange(len(values))]
+
+    def restrict(self, given, where: str) -> Names:
+        import re
+
+        given = given if isinstance(given, list) else [given]
+        for g in given:
+            if not isinstance(g, str) or not re.fullmatch(r"[A-Za-z]\w*(\[\d+(,\d+)?\])?", g):
+                raise DeriveError(f"{where}: {g!r}: expected a quantity or one entry of it, "
+                                  "like W1 or 'W1[1,2]' (1-based)")  # fmt: skip
+        if not given:
+            raise DeriveError(f"{where}: at least one quantity")
+        return Names(self.default, tuple(given))
+
+    def describe(self) -> str:
+        return "quantities of the network, like W1[1,1]"
+
+
+Range = Choice | Ints | Names
 
 
 @dataclass(frozen=True)
@@ -98,6 +126,7 @@ class Variant:
     symbols: dict = field(default_factory=dict)
     functions: dict = field(default_factory=dict)
     claim: str = ""  # truth questions: the identity, judged by the checker to prove the answer
+    values: dict = field(default_factory=dict)  # a network's numbers (name -> nested lists)
     tolerance: float | None = None  # number questions: relative (None: the assignment's)
     abs_tolerance: float | None = None
 
@@ -107,8 +136,8 @@ class Problem:
     name: str
     title: str
     params: dict[str, Range]
-    generate: Callable[[dict], Variant]
-    points: float = 1.0
+    generate: Callable[..., Variant]  # (params) -> Variant, or (params, network) -> Variant
+    network: bool = False  # about a network of the assignment (its question names it)
 
     def draw(self, rng: random.Random, ranges: dict[str, Range] | None = None) -> dict:
         """Parameters drawn in the order of their names, from ``ranges`` (the instructor's
@@ -121,13 +150,14 @@ class Problem:
 BANK: dict[str, Problem] = {}
 
 
-def problem(name: str, title: str, params: dict[str, Range]):
-    """Register the decorated generator as the problem type ``name``."""
+def problem(name: str, title: str, params: dict[str, Range], network: bool = False):
+    """Register the decorated generator as the problem type ``name``; with ``network``, it is
+    called with the network of the question as well."""
 
-    def register(generate: Callable[[dict], Variant]):
+    def register(generate: Callable[..., Variant]):
         if name in BANK:
             raise ValueError(f"problem type {name} registered twice")
-        BANK[name] = Problem(name, title, params, generate)
+        BANK[name] = Problem(name, title, params, generate, network)
         return generate
 
     return register

@@ -18,6 +18,7 @@ from derive.claims.assignment import Assignment, Question, read_assignment
 from derive.claims.claimfile import functions_of, symbols_of
 from derive.errors import DeriveError
 from derive.safeio import read_text, shown
+from derive.values import to_arrays
 
 MAX_KEY_BYTES = 200_000_000
 KIND = ("formula", "number", "truth")
@@ -76,6 +77,7 @@ def _variant(q: Question, entry, at: str) -> Question:
             symbols=symbols_of(entry.get("symbols") or {}, at),
             functions=functions_of(entry.get("functions") or {}, at),
             claim=str(entry.get("claim", "")),
+            values=to_arrays(entry["values"], at) if entry.get("values") else q.values,
             tolerance=float(entry.get("tolerance", q.tolerance)),
             abs_tolerance=float(entry.get("abs_tolerance", q.abs_tolerance)),
         )

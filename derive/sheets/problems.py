@@ -8,7 +8,16 @@ show it, the same in every variant.
 
 from __future__ import annotations
 
-from derive.sheets.bank import Choice, Degenerate, Ints, Variant, distinct_slips, number, problem
+from derive.sheets.bank import (
+    Choice,
+    Degenerate,
+    Ints,
+    Names,
+    Variant,
+    distinct_slips,
+    number,
+    problem,
+)
 
 SCALAR = {"x": "scalar"}
 
@@ -458,3 +467,128 @@ def param_count(p: dict) -> Variant:
 
 
 __all__ = ["conv_size"]
+
+
+# --- a hand calculation (seed 002, B.3) ----------------------------------------------------
+def _draw_values(net, rng, decimals: int, scale: float) -> dict:
+    """One sample's numbers for every input and parameter, in the layout of derive grad,
+    rounded to ``decimals`` before anything is computed from them (as a sheet prints them)."""
+    import numpy as np
+
+    from derive.compile import external_shape
+
+    sizes = net.sizes(m=1)
+    out = {}
+    for q in net.inputs + net.params:
+        shape = external_shape(q, sizes)
+        if q.content == "onehot":
+            n = shape[-1]
+            value = np.eye(n)[rng.integers(0, n, size=shape[:-1])]
+        elif q.content == "mask":
+            value = (rng.random(shape) < q.keep) / q.keep
+        else:
+            value = np.round(rng.uniform(-scale, scale, size=shape), decimals)
+            value[value == 0] = 10.0**-decimals  # no zero weights: every path carries
+        out[q.name] = value
+    return out
+
+
+def _entry(net, name: str):
+    """(quantity, 0-based index or None) of 'W1[1,2]', 'W1' or the loss."""
+    import re
+
+    m = re.fullmatch(r"(\w+)(?:\[(\d+)(?:,(\d+))?\])?", name)
+    q = net.quantities.get(m.group(1)) if m else None
+    if q is None or (q.kind != "param" and q is not net.loss_q):
+        known = ", ".join([net.loss_q.name, *(p.name for p in net.params)])
+        raise ValueError(f"{name} is not the loss or a parameter of {net.name} ({known})")
+    index = tuple(int(g) - 1 for g in m.groups()[1:] if g is not None) or None
+    return q, index
+
+
+def _matrix(value, q, decimals: int) -> str:
+    """A quantity's numbers as LaTeX: a number, a column vector written as a transposed row
+    (one sample's input, a bias), or a matrix; every number with the sheet's decimals."""
+    import numpy as np
+
+    a = np.asarray(value, dtype=float)
+    if q.content in ("onehot", "mask"):
+        decimals = 0 if np.all(a == np.round(a)) else decimals
+
+    def num(x: float) -> str:
+        return f"{x:.{decimals}f}"
+
+    if a.size == 1:
+        return num(float(a.reshape(-1)[0]))
+    if q.shape[1] == 1:  # a column: per sample (1 x n as given) or a bias (n)
+        row = " & ".join(num(x) for x in a.reshape(-1))
+        return r"\begin{pmatrix} " + row + r" \end{pmatrix}^{T}"
+    body = r" \\ ".join(" & ".join(num(x) for x in row) for row in np.atleast_2d(a))
+    return r"\begin{pmatrix} " + body + r" \end{pmatrix}"
+
+
+@problem(
+    "hand_calculation",
+    "A gradient by hand",
+    params={"quantity": Names(default=("loss",)), "decimals": Choice(1, 2),
+            "seed": Ints(0, 10**9)},
+    network=True,
+)  # fmt: skip
+def hand_calculation(p: dict, net) -> Variant:
+    import numpy as np
+
+    from derive.render import breaking
+    from derive.render.context import forward, layer_tex
+
+    name = net.loss_q.name if p["quantity"] == "loss" else p["quantity"]
+    q, index = _entry(net, name)
+    values = _draw_values(net, np.random.default_rng(p["seed"]), p["decimals"], 1.0)
+    compiled = net.compile()
+    result = compiled.loss_and_grads(values)
+    loss = net.loss_q
+    if q is loss:
+        value = float(result[loss.name])
+        ask = loss.latex
+    else:
+        grad = np.asarray(result[f"grad_{q.name}"])
+        at = index if index is not None else (0,) * grad.ndim
+        if len(at) != grad.ndim and not (grad.ndim == 1 and len(at) == 2 and at[1] == 0):
+            raise ValueError(f"{name}: {q.name} has {grad.ndim} axes")
+        at = at[: grad.ndim]
+        value = float(grad[at])
+        sub = "".join(str(k + 1) for k in at)
+        ask = rf"\frac{{\partial {loss.latex}}}{{\partial ({q.latex})_{{{sub}}}}}"
+        # the second proof: central differences of the compiled loss, in float64
+        h = 1e-6
+        shifted = [{**values, q.name: values[q.name].copy()} for _ in (0, 1)]
+        shifted[0][q.name][at] += h
+        shifted[1][q.name][at] -= h
+        plus, minus = (float(compiled.loss_and_grads(v)[loss.name]) for v in shifted)
+        numeric = (plus - minus) / (2 * h)
+        if abs(numeric - value) > 1e-6 * max(1.0, abs(value)):
+            raise ValueError(f"{name}: derived {value}, central differences {numeric}")
+    if abs(value) < 5e-5:
+        raise Degenerate("an answer that rounds to 0")
+    equations = []
+    for node in net.nodes:
+        lhs, steps, _ = forward(net, node, note=False)
+        equations.append(lhs + " = " + " ".join(breaking.break_marked(steps[0], 1e9)))
+    given = ", ".join(f"${x.latex} = {_matrix(values[x.name], x, p['decimals'])}$"
+                      for x in net.inputs + net.params)  # fmt: skip
+    layers = {node.layer for node in net.nodes if node.layer}
+    answer = f"{value:.12g}"
+    return Variant(
+        statement=(rf"The network ${', '.join(equations)}$ (one sample, $m = 1$) is given the "
+                   rf"numbers {given}. Compute ${ask}$ (to 4 significant digits or better)."),
+        ask=ask,
+        kind="number",
+        answer=answer,
+        solution=(
+            rf"Forward, layer by layer ({', '.join(f'${layer_tex(x)}$' for x in sorted(layers))}), "
+            rf"then backward by the chain rule, at these numbers: ${ask} = {value:.6g}$. "
+            r"\texttt{derive handcalc} writes every step with its numbers.",
+            "Checked against central differences of the loss in float64.",
+        ),
+        slips=distinct_slips(answer, [("a sign error", f"{-value:.12g}")]),
+        values={k: np.asarray(v).tolist() for k, v in values.items()},
+    )  # fmt: skip

@@ -25,7 +25,7 @@ def seed_of(assignment: Assignment, student: str, question: str) -> int:
     return int.from_bytes(digest[:16], "big")
 
 
-def draw(q: Question, seed: int, where: str = "") -> Question:
+def draw(q: Question, seed: int, where: str = "", net=None) -> Question:
     """Question ``q`` as drawn for this seed; a degenerate draw (see
     :class:`~derive.sheets.bank.Degenerate`) is drawn again, from the same random stream, so the
     sheets and the grading draw the same variant."""
@@ -34,9 +34,12 @@ def draw(q: Question, seed: int, where: str = "") -> Question:
     for _ in range(MAX_DRAWS):
         params = bank.draw(rng, q.ranges)
         try:
-            return as_question(q, params, bank.generate(params))
+            v = bank.generate(params, net) if bank.network else bank.generate(params)
+            return as_question(q, params, v)
         except Degenerate:
             continue
+        except ValueError as err:  # the instructor's parameters do not fit the network
+            raise DeriveError(f"{where or 'question ' + q.id}: {err}") from None
     raise DeriveError(f"{where or 'question ' + q.id}: {q.problem} gives no usable variant in "
                       f"{MAX_DRAWS} draws: widen its params")  # fmt: skip
 
@@ -63,6 +66,8 @@ def as_question(q: Question, params: dict, v: Variant) -> Question:
         symbols=symbols_of(v.symbols, where),
         functions=functions_of(v.functions, where),
         claim=v.claim,
+        solution=tuple(v.solution),
+        values={**q.values, **v.values} if v.values else q.values,
         tolerance=q.tolerance if v.tolerance is None else v.tolerance,
         abs_tolerance=q.abs_tolerance if v.abs_tolerance is None else v.abs_tolerance,
     )
@@ -70,5 +75,11 @@ def as_question(q: Question, params: dict, v: Variant) -> Question:
 
 def variant_question(assignment: Assignment, q: Question, student: str) -> Question:
     """The variant of bank question ``q`` that ``student`` is asked."""
-    return draw(q, seed_of(assignment, student, q.id), f"{assignment.path.name}:{q.line}: "
-                f"question {q.id}")  # fmt: skip
+    net = None
+    if q.network is not None:
+        from derive.claims.grade import loaded
+
+        spec = assignment.networks[q.network]
+        net, _ = loaded(spec.file, spec.settings)
+    where = f"{assignment.path.name}:{q.line}: question {q.id}"
+    return draw(q, seed_of(assignment, student, q.id), where, net)

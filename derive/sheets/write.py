@@ -120,14 +120,14 @@ def sheet_question(q: Question, test: SelfTest) -> SheetQuestion:
         proof = "derived, and proved exactly and numerically, by derive"
     formula = q.kind == "formula"
     return SheetQuestion(
-        id=q.id,
+        id=tex_text(q.id),
         title=title,
         points=_points(q.points),
         statement=statement,
         ask=q.ask if formula else "",
         display=(q.ask + " = " + q.answer) if formula else "",
         answer_text=q.answer if q.kind != "number" else f"${_shown_number(q.answer)}$",
-        solution=_solution(q),
+        solution=q.solution,
         proof=tex_text(proof) + ("." if proof and not proof.endswith(".") else ""),
     )
 
@@ -136,13 +136,6 @@ def _shown_number(text: str) -> str:
     """A number as the solution prints it: an integer whole, else 4 significant digits."""
     x = float(text)
     return text if x.is_integer() else f"{x:.4g}"
-
-
-def _solution(q: Question) -> tuple[str, ...]:
-    """The worked solution of a bank variant (drawn again from its parameters)."""
-    if not q.problem:
-        return ()
-    return lookup(q.problem, q.id).generate(q.params).solution
 
 
 def answers_yaml(a: Assignment, student: str, variant: str, questions: list[Question]) -> str:
@@ -177,7 +170,13 @@ def key_entry(q: Question) -> dict:
             functions=dict(q.functions or {}),
             claim=q.claim,
         )
+        if q.network is not None:
+            out.update(network=q.network, values={k: _listed(v) for k, v in q.values.items()})
     return out
+
+
+def _listed(value):
+    return value.tolist() if hasattr(value, "tolist") else value
 
 
 def _symbol_spec(symbol) -> object:

@@ -511,3 +511,32 @@ def test_shards_merge_into_the_gradebook_of_one_run(made, tmp_path):
         (parts[1] / "results.json").write_text(json.dumps({**results, "students": []}))
         with pytest.raises(DeriveError, match="part 2 is not finished"):
             merge_shards(parts, tmp_path / "m5", a)
+
+
+def test_a_network_of_its_own_is_rebuilt_from_the_key(made, tmp_path):
+    """A network_gradient variant is graded against the network its parameters build; a key
+    whose parameters build another network (the bank changed) is refused, not misgraded."""
+    out, _, key = made
+    entry = key["students"]["s0"]["questions"]["net"]
+    assert entry["problem"] == "network_gradient" and entry["params"]["hidden"] == 1
+    path = tmp_path / "s0.yaml"
+    path.write_text(yaml.safe_dump({"student": "s0", "answers": {"net": entry["answer"]}}))
+    grader = Grader(read_key(out / "key.json"))
+    net = next(c for c in grader.grade(path).claims if c.id == "net")
+    assert net.verdict == "correct"
+    wrong = entry["slips"][0]
+    path.write_text(yaml.safe_dump({"student": "s0", "answers": {"net": "1 + " + wrong[1]}}))
+    assert next(c for c in grader.grade(path).claims if c.id == "net").verdict == "incorrect"
+    k = json.loads((out / "key.json").read_text())
+    params = k["students"]["s0"]["questions"]["net"]["params"]
+    params["activation"] = {"relu": "tanh", "tanh": "sigmoid", "sigmoid": "relu"}[
+        params["activation"]
+    ]
+    (out / "changed.json").write_text(json.dumps(k))
+    try:
+        a = read_key(out / "changed.json")
+        q = a.question_for(a.question("net"), "s0")
+        with pytest.raises(DeriveError, match="the bank builds another network"):
+            Grader(a).checker(q)
+    finally:
+        (out / "changed.json").unlink()

@@ -162,6 +162,11 @@ class Grader:
         a = self.assignment
         net = derivation = None
         values, aliases, symbols = dict(q.values), dict(q.aliases), a.symbols
+        built = _variant_network(q)
+        if built is not None:  # a variant with a network of its own, built from its params
+            net, derivation = built
+            return Context(net, derivation, {}, a.functions, {}, {}, a.definitions, a.notation,
+                           a.secret)  # fmt: skip
         if q.symbols is not None:  # a variant of the bank: its own symbols and functions
             return Context(None, None, q.symbols, q.functions or {}, {}, {}, {}, a.notation,
                            a.secret)  # fmt: skip
@@ -189,9 +194,25 @@ class Grader:
         set of symbols and functions, made when first needed."""
         if q.id in self.checkers and q.symbols is None:
             return self.checkers[q.id]
-        key = repr((sorted((q.symbols or {}).items()), sorted((q.functions or {}).items())))
+        key = repr(
+            (
+                sorted((q.symbols or {}).items()),
+                sorted((q.functions or {}).items()),
+                q.problem,
+                sorted(q.params.items()) if _variant_network(q) else None,
+            )
+        )
         if key not in self._variant_checkers:
-            self._variant_checkers[key] = Checker(self.context(q))
+            checker = Checker(self.context(q))
+            if self.assignment.variants and _variant_network(q) is not None and q.ask:
+                # a key's variant rebuilt by today's bank: it must be the network of the sheets
+                now = " ".join(checker.right_answer(q.ask, "formula").split())
+                if now != " ".join(q.answer.split()):
+                    raise DeriveError(
+                        f"question {q.id}: the bank builds another network for "
+                        f"{q.problem} {q.params} than the key was made with"
+                    )
+            self._variant_checkers[key] = checker
         return self._variant_checkers[key]
 
     def entry(self, q: Question, answer) -> ClaimEntry:
@@ -276,6 +297,16 @@ class Grader:
                     budget.spent(self.entry(q, answer)))  # fmt: skip
             results.append(_scored(result, q))
         return FileResult(Path(path), ident, tuple(results), notes=_notes(answers, a))
+
+
+def _variant_network(q: Question):
+    """(network, derivation) of a bank variant that has a network of its own, else None."""
+    if not q.problem:
+        return None
+    from derive.sheets.bank import lookup
+
+    bank = lookup(q.problem, f"question {q.id}")
+    return bank.build(q.params) if bank.build is not None else None
 
 
 TRUE, FALSE = ("true", "yes", "t", "y"), ("false", "no", "f", "n")

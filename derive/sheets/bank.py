@@ -138,6 +138,7 @@ class Problem:
     params: dict[str, Range]
     generate: Callable[..., Variant]  # (params) -> Variant, or (params, network) -> Variant
     network: bool = False  # about a network of the assignment (its question names it)
+    build: Callable | None = None  # params -> (network, derivation): a variant's own network
 
     def draw(self, rng: random.Random, ranges: dict[str, Range] | None = None) -> dict:
         """Parameters drawn in the order of their names, from ``ranges`` (the instructor's
@@ -150,14 +151,16 @@ class Problem:
 BANK: dict[str, Problem] = {}
 
 
-def problem(name: str, title: str, params: dict[str, Range], network: bool = False):
+def problem(name: str, title: str, params: dict[str, Range], network: bool = False,
+            build: Callable | None = None):  # fmt: skip
     """Register the decorated generator as the problem type ``name``; with ``network``, it is
-    called with the network of the question as well."""
+    called with the network of the question as well; ``build`` makes a variant's own network
+    from its parameters (the checker grades against it)."""
 
     def register(generate: Callable[..., Variant]):
         if name in BANK:
             raise ValueError(f"problem type {name} registered twice")
-        BANK[name] = Problem(name, title, params, generate, network)
+        BANK[name] = Problem(name, title, params, generate, network, build)
         return generate
 
     return register

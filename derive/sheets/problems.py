@@ -592,3 +592,109 @@ def hand_calculation(p: dict, net) -> Variant:
         slips=distinct_slips(answer, [("a sign error", f"{-value:.12g}")]),
         values={k: np.asarray(v).tolist() for k, v in values.items()},
     )  # fmt: skip
+
+
+# --- a network drawn from a family: a residual or a gradient ------------------------------
+def family_network(params: dict):
+    """The network of a variant of ``network_gradient``, built from its parameters alone (so a
+    key rebuilds it): ``hidden`` layers of ``width`` units with ``activation``, then a linear
+    output layer and ``output`` (softmax and cross-entropy, or a squared error)."""
+    return _family(tuple(sorted(params.items())))
+
+
+_FAMILIES: dict = {}
+
+
+def _family(key: tuple):
+    if key not in _FAMILIES:
+        import derive
+
+        p = dict(key)
+        act = {"relu": derive.relu, "sigmoid": derive.sigmoid, "tanh": derive.tanh}[p["activation"]]
+        net = derive.Network("family", title="A network of the family")
+        d = net.dim("d", 3)
+        widths = [d] + [net.dim(f"n_{k}", p["width"]) for k in range(1, p["hidden"] + 1)]
+        c = net.dim("c", 3)
+        x = net.input("x", d)
+        softmax = p["output"] == "softmax_cross_entropy"
+        y = net.input("y", c, onehot=softmax, target=True)
+        h, layers = x, p["hidden"] + 1
+        for k in range(1, layers + 1):
+            rows = widths[k] if k < layers else c
+            W = net.param(f"W_{k}", (rows, widths[k - 1]))
+            b = net.param(f"b_{k}", rows)
+            s = net.node(f"s_{k}", W * h + b, layer=f"FC_{k}")
+            h = net.node(f"h_{k}", act(s), layer=f"FC_{k}") if k < layers else s
+        if softmax:
+            q = net.node("p", derive.softmax(h), layer="softmax")
+            net.loss("J", derive.mean(derive.cross_entropy(q, y)), layer="loss")
+        else:
+            net.loss("J", derive.mean(derive.squared_error(h, y)), layer="loss")
+        _FAMILIES[key] = (net, net.derive())
+    return _FAMILIES[key]
+
+
+def _family_slips(net, derivation, q, index) -> list[tuple[str, str]]:
+    """The right formula broken the common ways (derive.claims.slips), one per slip, printed
+    as the course writes it."""
+    from derive.claims.slips import RULES, broken
+    from derive.ops.algebra import scale
+    from derive.render.printer import latex
+
+    right = next(g for g in derivation.residuals + derivation.gradients if g.q == q).expanded
+    out = [("a sign flip", latex(scale(-1, right), index=index, loss="J"))]
+    for name, rule in RULES.items():
+        candidate = next(iter(broken(right, rule)), None)
+        if candidate is not None and candidate != right and len(out) < 4:
+            out.append((name, latex(candidate, index=index, loss="J")))
+    return out
+
+
+@problem(
+    "network_gradient",
+    "A gradient of a network",
+    params={"hidden": Ints(1, 2), "width": Choice(2, 3, 4),
+            "activation": Choice("relu", "sigmoid", "tanh"),
+            "output": Choice("softmax_cross_entropy", "squared_error"),
+            "asked": Choice("output_weights", "first_weights", "first_bias", "first_residual")},
+    build=family_network,
+)  # fmt: skip
+def network_gradient(p: dict) -> Variant:
+    from derive.render import breaking
+    from derive.render.context import forward
+
+    net, derivation = family_network(p)
+    last = p["hidden"] + 1
+    name, index = {"output_weights": (f"W_{last}", None), "first_weights": ("W_1", None),
+                   "first_bias": ("b_1", None),
+                   "first_residual": ("s_1", "i")}[p["asked"]]  # fmt: skip
+    q = net.quantities[name]
+    ask = (rf"\frac{{\partial J}}{{\partial {q.latex}^{{i}}}}" if index
+           else rf"\frac{{\partial J}}{{\partial {q.latex}}}")  # fmt: skip
+    from derive.render.printer import latex
+
+    g = next(g for g in derivation.residuals + derivation.gradients if g.q == q)
+    answer = latex(g.expanded, index=index, loss="J")
+    equations = []
+    for node in net.nodes:
+        lhs, steps, _ = forward(net, node, note=False)
+        equations.append(f"${lhs} = {' '.join(breaking.break_marked(steps[0], 1e9))}$")
+    what = ("the residual of sample $i$" if index else "the gradient, summed over the batch of "
+            "$m$ samples")  # fmt: skip
+    label = ("$\\mathbf{y}$ is a one-hot label" if p["output"] == "softmax_cross_entropy"
+             else "$\\mathbf{y}$ is the target")  # fmt: skip
+    return Variant(
+        statement=(
+            f"A network computes, for each sample $i$ of a mini-batch, "
+            f"{', '.join(equations)}, where {label} and $\\mathbf{{x}}$ the input. Give "
+            f"${ask}$, {what}, in the network's quantities."
+        ),
+        ask=ask,
+        kind="formula",
+        answer=answer,
+        solution=(
+            rf"By the chain rule from the loss backwards: ${ask} = {answer}$. "
+            r"\texttt{derive report} writes each step of such a network.",
+        ),
+        slips=distinct_slips(answer, _family_slips(net, derivation, q, index)),
+    )

@@ -189,7 +189,18 @@ def both(lhs: Side, rhs: Side, point, env: dict, a=None):
             f"the right-hand side uses {what} {need.letter} that is bound by no sum and not by "
             "the left-hand side"
         ) from None
+    shape = getattr(a, "shape", ())
+    if zero_written(rhs) and len(shape) == 2 and shape != (1, 1):
+        b = np.zeros(shape, dtype=object) + b.reshape(-1)[0]  # 0 for a zero vector or matrix
     return a, b
+
+
+def zero_written(side: Side) -> bool:
+    r"""The side is the number 0 as written (0, \mathbf{0}): the zero of whatever shape the
+    other side has, as a course writes dJ/db_1 = 0. Only as written: an expression that merely
+    comes out 1 x 1 keeps its shape, so a missing factor is still a shape error."""
+    return isinstance(side, Tree) and isinstance(side.node, ast.Number) and (
+        side.node.fraction() == 0)  # fmt: skip
 
 
 # --- deciding ---------------------------------------------------------------------------------

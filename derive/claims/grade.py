@@ -256,7 +256,7 @@ class Grader:
         if result.verdict == "incorrect" and q.slips:  # the catalogue's name, in every variant
             named = [n for n, w in q.slips if " ".join(w.split()) == written]
             slip = named[0] if named else self.slip_of(q, entry, result)
-            if slip:
+            if slip and slip != result.slip:
                 said = result.message.split(": probably")[0]
                 result = replace(result, slip=slip, message=f"{said}: {slip}")
         return result
@@ -293,8 +293,13 @@ class Grader:
                 result = ClaimResult(q.id, "", "unanswered", "no answer given")
             else:
                 seconds = budget.next()
-                result = self.check(q, answer, seconds) if seconds else (
-                    budget.spent(self.entry(q, answer)))  # fmt: skip
+                try:
+                    result = self.check(q, answer, seconds) if seconds else (
+                        budget.spent(self.entry(q, answer)))  # fmt: skip
+                except Exception as err:  # noqa: BLE001 - one question never voids the others
+                    message = " ".join(str(err).split())[:300] or type(err).__name__
+                    said = f"derive could not grade this answer: {message}"
+                    result = ClaimResult(q.id, answer.text, "invalid", said)
             results.append(_scored(result, q))
         return FileResult(Path(path), ident, tuple(results), notes=_notes(answers, a))
 

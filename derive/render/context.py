@@ -599,6 +599,32 @@ def build(derivation, verification=None) -> Report:
     )
 
 
+@with_network_names
+def worked_steps(derivation, q: Quantity) -> tuple[Display, ...]:
+    """The chain rule from the loss down to ``q``, as the report writes it: the residual of every
+    node that ``q`` reaches the loss through, in backward order, then ``q``'s own residual or
+    gradient (for a worked solution)."""
+    net = derivation.network
+    below: set = set()
+    stack = [w for w in net.consumers(q)]
+    while stack:
+        w = stack.pop()
+        if w not in below:
+            below.add(w)
+            stack.extend(net.consumers(w))
+    constant = [g for g in derivation.residuals if is_constant(g)]
+    units = frozenset(g.q for g in constant if isinstance(g.expanded, Identity))
+    out = []
+    for g in derivation.residuals:
+        if (g.q in below or g.q == q) and not is_constant(g):
+            s = step(g, net, units)
+            out.append(merge([s.local, s.chain]) if s.local is not None else s.chain)
+    for g in derivation.gradients:
+        if g.q == q:
+            out.append(gradient(g, net).chain)
+    return tuple(out)
+
+
 def settings_text(net, code) -> str:
     """The settings the network was derived with, each overridden one with the file's default:
     "the settings k = 4 (the file's default: 3) and hidden = 3"; "" without settings."""

@@ -112,7 +112,7 @@ def _activation(p: dict) -> tuple[str, str, str, list, list[str]]:
 def activation_derivative(p: dict) -> Variant:
     defined, ask, answer, slips, solution = _activation(p)
     return Variant(
-        statement=rf"Let ${defined}$. Give its derivative $f'(x)$ as a formula in $x$"
+        statement=rf"Let ${defined}$. Give its derivative with respect to $x$, as a formula in $x$"
         + (r" (you may write it with $\sigma$)." if p["function"] in ("sigmoid", "swish",
                                                                       "softplus") else "."),
         ask=ask,
@@ -177,17 +177,20 @@ def _loss(p: dict) -> tuple[str, str, str, str, list, list[str], dict, dict]:
                  r"\operatorname{sign}(\mathbf{p} - \mathbf{t})$."],
                 vectors, {})  # fmt: skip
     if loss == "huber":
-        fn = (rf"\begin{{cases}} \frac{{1}}{{2}} (p - t)^2 & |p - t| \le {d} \\ {d} (|p - t| - "
-              rf"\frac{{{d}}}{{2}}) & |p - t| > {d} \end{{cases}}")  # fmt: skip
+        dd = "" if p["delta"] == 1 else d + " "
+        linear = (r"|p - t| - \frac{1}{2}" if not dd else
+                  rf"{dd}(|p - t| - \frac{{{d}}}{{2}})")  # fmt: skip
+        fn = (rf"\begin{{cases}} \frac{{1}}{{2}} (p - t)^2 & |p - t| \le {d} \\ {linear} & "
+              rf"|p - t| > {d} \end{{cases}}")  # fmt: skip
         return (rf"L = {fn}", "p", rf"\frac{{d}}{{dp}} {fn}",
-                rf"\begin{{cases}} p - t & |p - t| < {d} \\ {d} \operatorname{{sign}}(p - t) & "
+                rf"\begin{{cases}} p - t & |p - t| < {d} \\ {dd}\operatorname{{sign}}(p - t) & "
                 rf"|p - t| > {d} \end{{cases}}",
                 [("the sign dropped in the linear part",
                   rf"\begin{{cases}} p - t & |p - t| < {d} \\ {d} & |p - t| > {d} \end{{cases}}"),
                  ("the quadratic part everywhere", "p - t")],
                 [rf"Inside $|p - t| \le {d}$ the loss is $\frac{{1}}{{2}} (p - t)^2$, with "
-                 rf"derivative $p - t$; outside it is ${d} |p - t|$ less a constant, with "
-                 rf"derivative ${d} \operatorname{{sign}}(p - t)$."],
+                 rf"derivative $p - t$; outside it is ${dd}|p - t|$ less a constant, with "
+                 rf"derivative ${dd}\operatorname{{sign}}(p - t)$."],
                 {"p": "scalar", "t": "scalar"}, {})  # fmt: skip
     if loss == "hinge":
         return (r"L = \max\{0, 1 - y s\}", "s", r"\frac{d \max\{0, 1 - y s\}}{ds}",
@@ -217,7 +220,9 @@ def loss_gradient(p: dict) -> Variant:
         "huber": "the Huber loss of a prediction $p$ and its target $t$",
     }.get(p["loss"], rf"for $\mathbf{{p}}, \mathbf{{t}} \in \mathbb{{R}}^{{{p['n']}}}$")
     return Variant(
-        statement=rf"Let ${loss}$, {where}. Give the gradient of $L$ with respect to ${by}$.",
+        statement=rf"Let ${loss}$, {where}. Give the "
+        + ("derivative" if p["loss"] in ("huber", "hinge") else "gradient")
+        + rf" of $L$ with respect to ${by}$.",
         ask=ask,
         kind="formula",
         answer=answer,
@@ -270,13 +275,15 @@ def jacobian(p: dict) -> Variant:
     }  # fmt: skip
     fz, answer, slips, solution = rows[f]
     name = {
-        "softmax": "the softmax $S$",
-        "sigmoid": r"the logistic sigmoid $\sigma$",
+        "softmax": "the softmax",
+        "sigmoid": r"the logistic sigmoid",
         "tanh": r"$\tanh$",
         "relu": "ReLU",
-    }[f] + ("" if f == "softmax" else ", entry by entry")
+    }[f]
     return Variant(
-        statement=rf"Let $\mathbf{{z}} \in \mathbb{{R}}^{{{n}}}$ and ${fz}$ be {name}. Give the "
+        statement=rf"Let $\mathbf{{z}} \in \mathbb{{R}}^{{{n}}}$ and apply {name} to it"
+        + ("" if f == "softmax" else ", entry by entry")
+        + rf": ${fz}$. Give the "
         rf"Jacobian matrix $\frac{{\partial {fz}}}{{\partial \mathbf{{z}}}}$.",
         ask=rf"\frac{{\partial {fz}}}{{\partial \mathbf{{z}}}}",
         kind="formula",
@@ -292,7 +299,8 @@ def jacobian(p: dict) -> Variant:
 def _identities(c) -> dict[str, tuple[str, bool, str]]:
     """name -> (the identity, whether it holds, why), for the drawn constant c."""
     cx, cvec = _times(c, "x"), _times(c, r"\mathbf{x}")
-    shift = ("+ " if c > 0 else "- ") + _times(abs(c), r"\mathbf{1}")
+    shift = ("+ " if c > 0 else "- ") + (r"\mathbf{1}" if abs(c) == 1 else
+                                         rf"{number(abs(c))} \cdot \mathbf{{1}}")  # fmt: skip
     return {
         "softmax_shift": (rf"S(\mathbf{{x}} {shift}) = S(\mathbf{{x}})", True,
                           rf"$e^{{x_k + {number(c)}}} / \sum_j e^{{x_j + {number(c)}}}$: the "
@@ -313,8 +321,10 @@ def _identities(c) -> dict[str, tuple[str, bool, str]]:
                                 r"$\log \frac{1 + e^{x}}{1 + e^{-x}} = \log \frac{e^{x} (e^{-x} + "
                                 r"1)}{1 + e^{-x}} = \log e^{x} = x$."),
         "softplus_quotient": (r"\frac{\log(1 + e^{x})}{\log(1 + e^{-x})} = e^{x}", False,
-                              r"A quotient of logarithms is not the logarithm of a quotient: at "
-                              r"$x = 1$ the left side is about 2.5551, the right side 2.7183."),
+                              r"At $x = 1$ the left side is $\log(1 + e) / \log(1 + e^{-1}) "
+                              r"\approx 1.3133 / 0.3133 \approx 4.1922$, the right side "
+                              r"$e \approx 2.7183$. (The difference of the two logarithms is "
+                              r"$x$: $\log(1 + e^{x}) - \log(1 + e^{-x}) = \log e^{x}$.)"),
         "sigmoid_sum": (rf"\sigma({cx}) + \sigma({_times(-c, 'x')}) = 1", True,
                         rf"By $\sigma(-u) = 1 - \sigma(u)$ with $u = {cx}$."),
     }  # fmt: skip
@@ -328,8 +338,10 @@ def _identities(c) -> dict[str, tuple[str, bool, str]]:
 def identity_truth(p: dict) -> Variant:
     claim, truth, why = _identities(p["c"])[p["identity"]]
     softmax = claim.startswith("S(")
-    where = (rf" for every $\mathbf{{x}} \in \mathbb{{R}}^{{{p['n']}}}$, where $S$ is the softmax"
-             if softmax else " for every real $x$")  # fmt: skip
+    where = " for every real $x$"
+    if softmax:
+        where = (rf" for every $\mathbf{{x}} \in \mathbb{{R}}^{{{p['n']}}}$, where $S$ is the "
+                 r"softmax and $\mathbf{1}$ the vector of ones")  # fmt: skip
     answer = "true" if truth else "false"
     return Variant(
         statement=rf"Prove or disprove: ${claim}${where}. Answer true or false (and give your "
@@ -337,7 +349,7 @@ def identity_truth(p: dict) -> Variant:
         ask="",
         kind="truth",
         answer=answer,
-        solution=(("True. " if truth else "False. ") + why,),
+        solution=(why,),
         slips=(("the opposite", "false" if truth else "true"),),
         symbols={"x": {"vector": p["n"]}} if softmax else SCALAR,
         functions={"S": "softmax"} if softmax else {},
@@ -385,7 +397,8 @@ def cnn_output(p: dict) -> Variant:
                 rf"So $o = \left\lfloor \frac{{n + 2p - d (k - 1) - 1}}{{s}} \right\rfloor + 1 = "
                 rf"\left\lfloor \frac{{{n + 2 * pad - span}}}{{{s}}} \right\rfloor + 1 = {out}$."
                 if s > 1
-                else rf"So $o = n + 2p - d (k - 1) = {n} + {2 * pad} - {span - 1} = {out}$."
+                else rf"So $o = \left\lfloor \frac{{n + 2p - d (k - 1) - 1}}{{s}} \right\rfloor "
+                rf"+ 1 = {n} + {2 * pad} - {span} + 1 = {out}$ (with $s = 1$, nothing to round)."
             ),
         ),  # fmt: skip
         slips=distinct_slips(number(out), slips),
@@ -486,11 +499,25 @@ def _draw_values(net, rng, decimals: int, scale: float) -> dict:
             value = np.eye(n)[rng.integers(0, n, size=shape[:-1])]
         elif q.content == "mask":
             value = (rng.random(shape) < q.keep) / q.keep
+        elif q.target:  # a target in (0, 1), where a sigmoid output can reach it
+            value = np.round(rng.uniform(0.05, 0.95, size=shape), decimals)
         else:
             value = np.round(rng.uniform(-scale, scale, size=shape), decimals)
             value[value == 0] = 10.0**-decimals  # no zero weights: every path carries
         out[q.name] = value
     return out
+
+
+def equations_display(net) -> str:
+    """The network's forward equations, one per line, as a display inside a statement."""
+    from derive.render import breaking
+    from derive.render.context import forward
+
+    rows = []
+    for node in net.nodes:
+        lhs, steps, _ = forward(net, node, note=False)
+        rows.append(f"{lhs} &= {' '.join(breaking.break_marked(steps[0], 1e9))}")
+    return r" \[ \begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned} \] "
 
 
 def _entry(net, name: str):
@@ -537,9 +564,6 @@ def _matrix(value, q, decimals: int) -> str:
 def hand_calculation(p: dict, net) -> Variant:
     import numpy as np
 
-    from derive.render import breaking
-    from derive.render.context import forward, layer_tex
-
     name = net.loss_q.name if p["quantity"] == "loss" else p["quantity"]
     q, index = _entry(net, name)
     values = _draw_values(net, np.random.default_rng(p["seed"]), p["decimals"], 1.0)
@@ -556,7 +580,7 @@ def hand_calculation(p: dict, net) -> Variant:
             raise ValueError(f"{name}: {q.name} has {grad.ndim} axes")
         at = at[: grad.ndim]
         value = float(grad[at])
-        sub = "".join(str(k + 1) for k in at)
+        sub = ",".join(str(k + 1) for k in at)
         ask = rf"\frac{{\partial {loss.latex}}}{{\partial ({q.latex})_{{{sub}}}}}"
         # the second proof: central differences of the compiled loss, in float64
         h = 1e-6
@@ -569,37 +593,38 @@ def hand_calculation(p: dict, net) -> Variant:
             raise ValueError(f"{name}: derived {value}, central differences {numeric}")
     if abs(value) < 5e-5:
         raise Degenerate("an answer that rounds to 0")
-    equations = []
-    for node in net.nodes:
-        lhs, steps, _ = forward(net, node, note=False)
-        equations.append(lhs + " = " + " ".join(breaking.break_marked(steps[0], 1e9)))
     given = ", ".join(f"${x.latex} = {_matrix(values[x.name], x, p['decimals'])}$"
                       for x in net.inputs + net.params)  # fmt: skip
-    layers = {node.layer for node in net.nodes if node.layer}
     answer = f"{value:.12g}"
     return Variant(
-        statement=(rf"The network ${', '.join(equations)}$ (one sample, $m = 1$) is given the "
-                   rf"numbers {given}. Compute ${ask}$ (to 4 significant digits or better)."),
+        statement=(rf"The network{equations_display(net)}is given one sample ($m = 1$) and the "
+                   rf"numbers {given}. Compute ${ask}$ to 4 significant digits."),
         ask=ask,
         kind="number",
         answer=answer,
         solution=(
-            rf"Forward, layer by layer ({', '.join(f'${layer_tex(x)}$' for x in sorted(layers))}), "
-            rf"then backward by the chain rule, at these numbers: ${ask} = {value:.6g}$. "
-            r"\texttt{derive handcalc} writes every step with its numbers.",
-            "Checked against central differences of the loss in float64.",
+            rf"Forward, layer by layer, then backward by the chain rule, at these numbers: "
+            rf"${ask} = {value:.6g}$ (\texttt{{derive handcalc}} writes every step with its "
+            "numbers); central differences of the loss in float64 give the same.",
         ),
+        tolerance=1e-3,
         slips=distinct_slips(answer, [("a sign error", f"{-value:.12g}")]),
         values={k: np.asarray(v).tolist() for k, v in values.items()},
     )  # fmt: skip
 
 
 # --- a network drawn from a family: a residual or a gradient ------------------------------
+#: what a key made before a parameter of the family existed meant by leaving it out
+FAMILY_DEFAULTS = {"batchnorm": "no", "dropout": "no", "skip": "no"}
+
+
 def family_network(params: dict):
     """The network of a variant of ``network_gradient``, built from its parameters alone (so a
     key rebuilds it): ``hidden`` layers of ``width`` units with ``activation``, then a linear
-    output layer and ``output`` (softmax and cross-entropy, or a squared error)."""
-    return _family(tuple(sorted(params.items())))
+    output layer and ``output`` (softmax and cross-entropy, or a squared error); the first
+    layer optionally batch-normalised (its mean subtracted, so its bias has gradient 0) and
+    followed by dropout, and the input optionally fed to the output too (fan-out)."""
+    return _family(tuple(sorted({**FAMILY_DEFAULTS, **params}.items())))
 
 
 _FAMILIES: dict = {}
@@ -618,13 +643,27 @@ def _family(key: tuple):
         x = net.input("x", d)
         softmax = p["output"] == "softmax_cross_entropy"
         y = net.input("y", c, onehot=softmax, target=True)
+        mask = None
+        if p["dropout"] == "yes":
+            mask = net.input("M", widths[1], r"\mathbf{M}", mask=0.5, description="a mask")
         h, layers = x, p["hidden"] + 1
         for k in range(1, layers + 1):
             rows = widths[k] if k < layers else c
             W = net.param(f"W_{k}", (rows, widths[k - 1]))
             b = net.param(f"b_{k}", rows)
             s = net.node(f"s_{k}", W * h + b, layer=f"FC_{k}")
-            h = net.node(f"h_{k}", act(s), layer=f"FC_{k}") if k < layers else s
+            if k == layers:
+                if p["skip"] == "yes":  # x feeds the first layer and, through U, the output
+                    U = net.param("U", (c, d))
+                    s = net.node("o", s + U * x, layer="skip")
+                h = s
+                continue
+            if k == 1 and p["batchnorm"] == "yes":  # mean-only batch normalisation
+                mu = net.node("mu", derive.mean(s), r"\boldsymbol{\mu}", layer="BN")
+                s = net.node("c_1", s - mu, layer="BN")
+            h = net.node(f"h_{k}", act(s), layer=f"FC_{k}")
+            if k == 1 and mask is not None:
+                h = net.node("h_DP", derive.dropout(h, mask), r"\mathbf{h}_{DP}", layer="DP")
         if softmax:
             q = net.node("p", derive.softmax(h), layer="softmax")
             net.loss("J", derive.mean(derive.cross_entropy(q, y)), layer="loss")
@@ -638,10 +677,15 @@ def _family_slips(net, derivation, q, index) -> list[tuple[str, str]]:
     """The right formula broken the common ways (derive.claims.slips), one per slip, printed
     as the course writes it."""
     from derive.claims.slips import RULES, broken
+    from derive.expr import Zero
     from derive.ops.algebra import scale
+    from derive.ops.batch import batch_sum
     from derive.render.printer import latex
 
     right = next(g for g in derivation.residuals + derivation.gradients if g.q == q).expanded
+    if isinstance(right, Zero):  # a bias before the mean subtraction: as if it were not there
+        centred = next(g for g in derivation.residuals if g.q.name == "c_1").expanded
+        return [("the mean subtraction ignored", latex(batch_sum(centred), index=None, loss="J"))]
     out = [("a sign flip", latex(scale(-1, right), index=index, loss="J"))]
     for name, rule in RULES.items():
         candidate = next(iter(broken(right, rule)), None)
@@ -656,13 +700,13 @@ def _family_slips(net, derivation, q, index) -> list[tuple[str, str]]:
     params={"hidden": Ints(1, 2), "width": Choice(2, 3, 4),
             "activation": Choice("relu", "sigmoid", "tanh"),
             "output": Choice("softmax_cross_entropy", "squared_error"),
+            "batchnorm": Choice("no", "yes"), "dropout": Choice("no", "yes"),
+            "skip": Choice("no", "yes"),
             "asked": Choice("output_weights", "first_weights", "first_bias", "first_residual")},
     build=family_network,
 )  # fmt: skip
 def network_gradient(p: dict) -> Variant:
-    from derive.render import breaking
-    from derive.render.context import forward
-
+    p = {**FAMILY_DEFAULTS, **p}
     net, derivation = family_network(p)
     last = p["hidden"] + 1
     name, index = {"output_weights": (f"W_{last}", None), "first_weights": ("W_1", None),
@@ -675,19 +719,18 @@ def network_gradient(p: dict) -> Variant:
 
     g = next(g for g in derivation.residuals + derivation.gradients if g.q == q)
     answer = latex(g.expanded, index=index, loss="J")
-    equations = []
-    for node in net.nodes:
-        lhs, steps, _ = forward(net, node, note=False)
-        equations.append(f"${lhs} = {' '.join(breaking.break_marked(steps[0], 1e9))}$")
-    what = ("the residual of sample $i$" if index else "the gradient, summed over the batch of "
-            "$m$ samples")  # fmt: skip
+    what = ("the residual of sample $i$" if index else "the gradient of the batch's mean loss "
+            "$J$ (a sum over the $m$ samples)")  # fmt: skip
     label = ("$\\mathbf{y}$ is a one-hot label" if p["output"] == "softmax_cross_entropy"
              else "$\\mathbf{y}$ is the target")  # fmt: skip
+    if p["dropout"] == "yes":
+        label += r", $\mathbf{M}$ a given dropout mask (entries 0 or 2)"
     return Variant(
         statement=(
-            f"A network computes, for each sample $i$ of a mini-batch, "
-            f"{', '.join(equations)}, where {label} and $\\mathbf{{x}}$ the input. Give "
-            f"${ask}$, {what}, in the network's quantities."
+            "A network computes, for each sample $i$ of a mini-batch of $m$ (the superscript $i$ "
+            "is left out where every quantity is sample $i$'s):"
+            f"{equations_display(net)}where $\\mathbf{{x}}$ is the input and {label}. Give "
+            f"${ask}$, {what}, as a formula in the network's quantities."
         ),
         ask=ask,
         kind="formula",

@@ -47,6 +47,7 @@ class SheetQuestion:
     answer_text: str
     solution: tuple[str, ...]
     proof: str
+    steps: tuple[str, ...] = ()  # the chain rule, each an align* body (a network's formula)
 
 
 @dataclass(frozen=True)
@@ -111,12 +112,60 @@ def _points(x: float) -> str:
     return f"{n} point" + ("" if x == 1 else "s")
 
 
-def sheet_question(q: Question, test: SelfTest) -> SheetQuestion:
+def chain_steps(grader: Grader, q: Question) -> tuple[str, ...]:
+    """A network formula's worked solution: the chain rule from the loss down to the quantity
+    asked, as the report writes it (each step an align* body)."""
+    from derive.claims import ast
+    from derive.render.context import worked_steps
+
+    if q.kind != "formula" or not q.ask:
+        return ()
+    checker = grader.checker(q)
+    if checker.net is None or checker.derivation is None:
+        return ()
+    try:
+        asked = checker.asked(q.ask)
+        found = checker.right_formula(asked, checker.meaning_for(ast.Equation((asked, asked))))
+    except DeriveError:
+        return ()
+    if found is None:
+        return ()
+    bodies = []
+    for display in worked_steps(checker.derivation, found[1].q):
+        rows = [f"{r.lhs} &{r.body}" for r in display.rows]
+        bodies.append(" \\\\\n".join(rows))
+    return tuple(bodies)
+
+
+def about_network(grader: Grader, q: Question, statement: str) -> str:
+    """A question written out about a network: its forward equations (and, for a number, the
+    numbers it is asked at) before the instructor's words, so the sheet says what it is."""
+    import numpy as np
+
+    from derive.sheets.problems import _matrix, equations_display
+
+    checker = grader.checker(q)
+    net = checker.net
+    if net is None:
+        return statement
+    text = ("The network computes, for each sample $i$ of a mini-batch of $m$ (the superscript "
+            f"$i$ left out):{equations_display(net)}")  # fmt: skip
+    if q.kind == "number":
+        values = {**net.examples, **grader.assignment.networks[q.network].values, **q.values}
+        shown = [f"${x.latex} = {_matrix(np.asarray(values[x.name]), x, 2)}$"
+                 for x in net.inputs + net.params if x.name in values]  # fmt: skip
+        text += "At the numbers " + ", ".join(shown) + ": "
+    return text + statement
+
+
+def sheet_question(q: Question, test: SelfTest, grader: Grader | None = None) -> SheetQuestion:
     if q.problem:  # the bank writes its statements in LaTeX
         title, statement, proof = lookup(q.problem, q.id).title, q.text, test.proof(q)
     else:
         title = "A value of the network" if q.kind == "number" else "A derivative"
         statement = tex_text(q.text) if q.text else f"Give ${q.ask}$."
+        if q.network is not None and grader is not None:
+            statement = about_network(grader, q, statement)
         proof = "derived, and proved exactly and numerically, by derive"
     formula = q.kind == "formula"
     return SheetQuestion(
@@ -129,6 +178,7 @@ def sheet_question(q: Question, test: SelfTest) -> SheetQuestion:
         answer_text=q.answer if q.kind != "number" else f"${_shown_number(q.answer)}$",
         solution=q.solution,
         proof=tex_text(proof) + ("." if proof and not proof.endswith(".") else ""),
+        steps=chain_steps(grader, q) if grader is not None else (),
     )
 
 
@@ -215,7 +265,7 @@ def make_sheets(assignment: Path, roster: Path | None, out_dir: Path, pdf: bool 
             student="" if handout else tex_text(student),
             variant=variant,
             qr=f"derive:{a.id}:{folder}:{variant}",
-            questions=tuple(sheet_question(q, test) for q in questions),
+            questions=tuple(sheet_question(q, test, grader) for q in questions),
         )
         pages.append(page)
         title = tex_text(a.title)

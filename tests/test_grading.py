@@ -101,7 +101,8 @@ RIGHT_DW2 = r"\frac{1}{m}\sum_{i=1}^{m} (\mathbf{p}^i - \mathbf{y}^i)(\mathbf{h}
         ([1, 2], "invalid"),
         ({"a": 1}, "invalid"),
         (True, "invalid"),
-        (0, "invalid"),  # the shapes differ: a number is not a 3 x 3 matrix
+        (0, "incorrect"),  # 0 written is the zero matrix, and dJ/dW2 is not zero
+        ("0 J", "invalid"),  # the shapes differ: a number is not a 3 x 3 matrix
     ],
 )
 def test_a_formula_answer(grader, tmp_path, answer, verdict):

@@ -508,6 +508,42 @@ def _draw_values(net, rng, decimals: int, scale: float) -> dict:
     return out
 
 
+def _hand_steps(net, values: dict, q) -> tuple[str, ...]:
+    """The hand calculation's steps at these numbers, as derive handcalc writes them: the
+    forward pass, the residuals, and the gradient of ``q`` (or the loss alone)."""
+    from derive.handcalc import calculate
+    from derive.render.handcalc import document
+
+    doc = document(calculate(net, values, digits=4))
+
+    def display(rows) -> str:
+        body = "\n".join(f"{r.lhs} &{r.rel}{r.line}{r.end}" for r in rows)
+        return "\\begin{align*}\n" + body.rstrip("\\*").rstrip() + "\n\\end{align*}"
+
+    forward = [r for b in doc.forward for r in b.rows]
+    out = ["Forward, at these numbers:" + display(_ends(forward))]
+    if q is net.loss_q:
+        return tuple(out)
+    backward = [r for b in doc.backward for r in b.rows]
+    mine, keep = [], False
+    for r in (r for b in doc.gradients for r in b.rows):
+        if r.lhs:
+            keep = q.latex in r.lhs
+        if keep:
+            mine.append(r)
+    out.append("Backward, by the chain rule:" + display(_ends(backward)))
+    if mine:
+        out.append(f"The gradient of ${q.latex}$:" + display(_ends(mine)))
+    return tuple(out)
+
+
+def _ends(rows) -> list:
+    """Rows of several displays as one: every row but the last ends its line."""
+    from dataclasses import replace
+
+    return [replace(r, end=r" \\" if k < len(rows) - 1 else "") for k, r in enumerate(rows)]
+
+
 def equations_display(net) -> str:
     """The network's forward equations, one per line, as a display inside a statement."""
     from derive.render import breaking
@@ -602,11 +638,9 @@ def hand_calculation(p: dict, net) -> Variant:
         ask=ask,
         kind="number",
         answer=answer,
-        solution=(
-            rf"Forward, layer by layer, then backward by the chain rule, at these numbers: "
-            rf"${ask} = {value:.6g}$ (\texttt{{derive handcalc}} writes every step with its "
-            "numbers); central differences of the loss in float64 give the same.",
-        ),
+        solution=_hand_steps(net, values, q)
+        + (rf"So ${ask} = {value:.6g}$; central differences of the loss in float64 give the "
+           "same.",),
         tolerance=1e-3,
         slips=distinct_slips(answer, [("a sign error", f"{-value:.12g}")]),
         values={k: np.asarray(v).tolist() for k, v in values.items()},

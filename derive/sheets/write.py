@@ -307,6 +307,13 @@ def _write_all(documents: dict[str, str], out_dir: Path, pdf: bool) -> list[Path
             else:
                 path.write_text(content, encoding="utf-8")
         made = list(documents)
+        if pdf and (shutil.which("latexmk") is None or shutil.which("pdflatex") is None):
+            import sys
+
+            from derive.render.report import INSTALL_HINT
+
+            print(INSTALL_HINT.replace("no PDF was made", "no PDFs were made"), file=sys.stderr)
+            pdf = False
         if pdf:
             texs = [name for name in documents if name.endswith(".tex")]
 

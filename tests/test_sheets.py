@@ -565,3 +565,26 @@ def test_zero_written_for_a_zero_gradient(bank_grader):
         assert grader.check(with_bn, Answer(zero), 10).verdict == "correct", zero
         assert grader.check(without, Answer(zero), 10).verdict == "incorrect", zero
     assert grader.check(with_bn, Answer("0 J"), 10).verdict == "invalid"  # a scalar
+
+
+def test_distinct_variants_give_every_student_their_own(tmp_path):
+    from derive.sheets.selftest import content_key
+    from derive.sheets.variants import distinct_variants
+
+    path = tmp_path / "a.yaml"
+    ids = [f"s{k}" for k in range(30)]
+    path.write_text("assignment: d\nsecret: 'distinct secret'\nroster: [" + ", ".join(ids) + "]\n"
+                    "questions:\n  - {id: c, problem: cnn_output, distinct: true}\n"
+                    "  - {id: a, problem: activation_derivative, params: {function: relu}, "
+                    "distinct: true}\n")  # fmt: skip
+    a = read_assignment(path)
+    mine = distinct_variants(a, a.question("c"), ids)
+    assert len({content_key(v) for v in mine.values()}) == 30
+    assert distinct_variants(a, a.question("c"), ids[::-1]) == mine  # whatever the order
+    assert a.question_for(a.question("c"), "s7") == mine["s7"]  # grading draws the same
+    with pytest.raises(DeriveError, match="30 students need a variant each"):
+        distinct_variants(a, a.question("a"), ids)
+    path.write_text("assignment: d\nquestions:\n  - {id: c, problem: cnn_output, distinct: true}\n")
+    b = read_assignment(path)
+    with pytest.raises(DeriveError, match="needs the roster"):
+        b.question_for(b.question("c"), "s1")

@@ -101,6 +101,7 @@ class Question:
     # a problem of the bank (derive.sheets): drawn for each student from these ranges
     problem: str = ""  # the problem type; "" for a question written out in full
     ranges: dict = field(default_factory=dict)  # parameter -> the instructor's bank.Range
+    distinct: bool = False  # no two students of the roster are given the same variant
     # one student's variant (question_for): its parameters and what grading needs
     variant: str = ""  # a short id of the variant, printed on the sheet
     params: dict = field(default_factory=dict)
@@ -147,8 +148,16 @@ class Assignment:
                 raise DeriveError(f"student {shown(student, 60)!r} has no variant of question "
                                   f"{question.id} in the key") from None  # fmt: skip
         if question.problem:
-            from derive.sheets.variants import variant_question
+            from derive.sheets.variants import distinct_variants, variant_question
 
+            if question.distinct:
+                if self.roster is None:
+                    raise DeriveError(
+                        f"{shown(self.path)}: question {question.id} gives each student of the "
+                        "roster a variant of their own, so it needs the roster: grade against "
+                        "the key written with the sheets (derive check --assignment KEY.json)"
+                    )
+                return distinct_variants(self, question, self.roster)[student or ""]
             return variant_question(self, question, student or "")
         return question
 
@@ -165,7 +174,7 @@ KEYS = ("assignment", "title", "course", "secret", "roster", "limits", "notation
         "questions")  # fmt: skip
 NETWORK_KEYS = ("file", "set", "values", "aliases")
 QUESTION_KEYS = ("id", "ask", "kind", "points", "network", "tolerance", "abs_tolerance",
-                 "values", "aliases", "text", "problem", "params")  # fmt: skip
+                 "values", "aliases", "text", "problem", "params", "distinct")  # fmt: skip
 
 
 def read_assignment(path: Path) -> Assignment:
@@ -422,6 +431,12 @@ def _questions(value, at: _At, networks: dict, tolerance: float, abs_tolerance: 
     return tuple(out)
 
 
+def _distinct(value, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise DeriveError(f"{where}: expected true or false")
+    return value
+
+
 def _bank_question(item, ident: str, where: str, tolerance: float, abs_tolerance: float,
                    networks: dict) -> Question:  # fmt: skip
     """A question drawn from the problem bank for each student: ``problem: TYPE`` and
@@ -471,6 +486,7 @@ def _bank_question(item, ident: str, where: str, tolerance: float, abs_tolerance
         problem=name,
         ranges=ranges,
         network=network,
+        distinct=_distinct(item.get("distinct", False), f"{where}: distinct"),
     )
 
 

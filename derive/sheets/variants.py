@@ -83,3 +83,41 @@ def variant_question(assignment: Assignment, q: Question, student: str) -> Quest
         net, _ = loaded(spec.file, spec.settings)
     where = f"{assignment.path.name}:{q.line}: question {q.id}"
     return draw(q, seed_of(assignment, student, q.id), where, net)
+
+
+_DISTINCT: dict[tuple, dict[str, Question]] = {}
+
+
+def distinct_variants(assignment: Assignment, q: Question, students) -> dict[str, Question]:
+    """A variant of ``q`` for each student, no two the same (``distinct: true``). Students are
+    taken in the order of their seeds, not of the roster, and a student whose variant an
+    earlier one has is drawn again from their next seed: the same roster gives the same
+    variants whatever its order."""
+    from derive.sheets.selftest import content_key
+
+    key = (assignment.secret, assignment.course, assignment.id, q.id, tuple(sorted(students)))
+    if key in _DISTINCT:
+        return _DISTINCT[key]
+    net = None
+    if q.network is not None:
+        from derive.claims.grade import loaded
+
+        spec = assignment.networks[q.network]
+        net, _ = loaded(spec.file, spec.settings)
+    where = f"{assignment.path.name}:{q.line}: question {q.id}"
+    taken: set = set()
+    out: dict[str, Question] = {}
+    for student in sorted(students, key=lambda s: (seed_of(assignment, s, q.id), s)):
+        seed = seed_of(assignment, student, q.id)
+        for attempt in range(MAX_DRAWS):
+            v = draw(q, seed + attempt, where, net)
+            if content_key(v) not in taken:
+                break
+        else:
+            raise DeriveError(f"{where}: {len(students)} students need a variant each, and "
+                              f"{q.problem} with these params gives only {len(taken)}: widen "
+                              "them, or drop distinct")  # fmt: skip
+        taken.add(content_key(v))
+        out[student] = v
+    _DISTINCT[key] = out
+    return out

@@ -29,7 +29,7 @@ from derive.render.report import compile_pdf, render
 from derive.safeio import shown
 from derive.sheets.bank import lookup
 from derive.sheets.selftest import SelfTest
-from derive.sheets.variants import variant_question
+from derive.sheets.variants import distinct_variants, variant_question
 from derive.version import derive_version
 
 KEY_FORMAT = 1
@@ -82,7 +82,8 @@ def folder_name(student: str) -> str:
     return f"{slug}-{digest}"
 
 
-def student_questions(a: Assignment, grader: Grader, student: str, test: SelfTest) -> list:
+def student_questions(a: Assignment, grader: Grader, student: str, test: SelfTest,
+                      roster: tuple[str, ...] = ()) -> list:  # fmt: skip
     """The questions as this student is asked them: bank variants drawn (and self-tested),
     the others with their right answer."""
     from dataclasses import replace
@@ -92,7 +93,8 @@ def student_questions(a: Assignment, grader: Grader, student: str, test: SelfTes
         if not q.problem:
             out.append(replace(q, answer=grader.expected[q.id]))
             continue
-        v = variant_question(a, q, student)
+        v = (distinct_variants(a, q, roster)[student] if q.distinct
+             else variant_question(a, q, student))  # fmt: skip
         why = test.failure(grader, v)
         if why:  # the bank is wrong about this variant: no sheet may carry it
             raise DeriveError(f"{shown(a.path)}:{q.line}: question {q.id}: the variant "
@@ -253,7 +255,7 @@ def make_sheets(assignment: Path, roster: Path | None, out_dir: Path, pdf: bool 
            "secret": a.secret.hex(), "students": {}}  # fmt: skip
     pages, documents = [], {}  # name -> text (or bytes)
     for student in students:
-        questions = student_questions(a, grader, student, test)
+        questions = student_questions(a, grader, student, test, students)
         variant = variant_of(questions)
         folder = folder_name(student)
         key["students"][student] = {

@@ -172,7 +172,7 @@ def bench_files(n: int) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="derive-hostile-") as tmp:
         tmp = Path(tmp)
-        grader = prepare(read_assignment(ROOT / "examples" / "assignment.yaml"))
+        grader = prepare(read_assignment(ROOT / "examples" / "homework.yaml"))
         hostile_class(tmp / "class", n, [q.id for q in grader.assignment.questions])
         start = time.perf_counter()
         summary = run_class(tmp / "class", tmp / "out", grader, workers=2, pdf=False)
@@ -200,7 +200,7 @@ def bench_kills(students: int = 300, kills: int = 5, seed: int = 2) -> dict:
             data = {"student": f"s{k:03d}", "answers": rng.choice(answers)}
             (folder / f"s{k:03d}.yaml").write_text(yaml.safe_dump(data))
         command = [sys.executable, "-m", "derive", "check", "-a",
-                   str(ROOT / "examples" / "assignment.yaml"), "--class", str(folder), "-o",
+                   str(ROOT / "examples" / "homework.yaml"), "--class", str(folder), "-o",
                    str(tmp / "out"), "--no-pdf"]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         gradebook = tmp / "out" / "gradebook.csv"

@@ -181,7 +181,7 @@ def test_the_file_readers_take_anything(tmp_path_factory, text):
 
 @pytest.fixture(scope="module")
 def grader():
-    return prepare(read_assignment(EXAMPLES / "assignment.yaml"))
+    return prepare(read_assignment(EXAMPLES / "homework.yaml"))
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -26,7 +26,7 @@ from derive.claims.classrun import run_class
 from derive.claims.grade import prepare
 from derive.errors import DeriveError
 
-ASSIGNMENT = EXAMPLES / "assignment.yaml"
+ASSIGNMENT = EXAMPLES / "homework.yaml"
 ANSWERS = EXAMPLES / "answers"
 
 
@@ -333,17 +333,17 @@ def test_a_folder_per_student(grader, tmp_path):
 def test_a_changed_assignment_grades_again(tmp_path):
     hw = tmp_path / "hw"
     hw.mkdir()
-    for name in ("mlp.py", "hand321.py", "assignment.yaml"):
+    for name in ("mlp.py", "hand321.py", "homework.yaml"):
         shutil.copy(EXAMPLES / name, hw / name)
     out = tmp_path / "out"
-    first = run_class(ANSWERS, out, prepare(read_assignment(hw / "assignment.yaml")), workers=0,
+    first = run_class(ANSWERS, out, prepare(read_assignment(hw / "homework.yaml")), workers=0,
                       pdf=False)  # fmt: skip
-    again = run_class(ANSWERS, out, prepare(read_assignment(hw / "assignment.yaml")), workers=0,
+    again = run_class(ANSWERS, out, prepare(read_assignment(hw / "homework.yaml")), workers=0,
                       pdf=False)  # fmt: skip
     assert (first.checked, again.skipped) == (3, 3)
-    text = (hw / "assignment.yaml").read_text().replace("tolerance: 0.01", "tolerance: 0.5")
-    (hw / "assignment.yaml").write_text(text)
-    changed = run_class(ANSWERS, out, prepare(read_assignment(hw / "assignment.yaml")),
+    text = (hw / "homework.yaml").read_text().replace("tolerance: 0.01", "tolerance: 0.5")
+    (hw / "homework.yaml").write_text(text)
+    changed = run_class(ANSWERS, out, prepare(read_assignment(hw / "homework.yaml")),
                         workers=0, pdf=False)  # fmt: skip
     assert changed.checked == 3  # a live edit regrades everyone, nobody keeps a stale grade
     rows = {r["student"]: r for r in read_csv(out / "gradebook.csv")}

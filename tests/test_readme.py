@@ -115,6 +115,8 @@ def test_the_assignment_answers_and_claims_blocks(tmp_path):
     assert [c.verdict for c in claims.claims] == ["correct", "incorrect"]
 
 
-@pytest.mark.parametrize("name", ["assignment.yaml", "claims.yaml", "hand321_values.yaml"])
+@pytest.mark.parametrize(
+    "name", ["assignment.yaml", "homework.yaml", "claims.yaml", "hand321_values.yaml"]
+)
 def test_the_shipped_example_files_parse(name):
     assert isinstance(yaml.safe_load((EXAMPLES / name).read_text()), dict)

@@ -38,7 +38,7 @@ from derive.claims.verdict import ClaimResult, FileResult
 from derive.errors import DeriveError
 from derive.safeio import clean, load_yaml, read_yaml, shown
 
-ASSIGNMENT = EXAMPLES / "assignment.yaml"
+ASSIGNMENT = EXAMPLES / "homework.yaml"
 MARKER = "HACKED"
 
 
@@ -673,7 +673,7 @@ def test_keys_equal_in_value_are_one_key(tmp_path):
 
 def test_a_network_question_reads_the_networks_names(tmp_path):
     """An assignment's symbol x (for sigma') does not hide the MLP's input x."""
-    text = (EXAMPLES / "assignment.yaml").read_text() + (
+    text = (EXAMPLES / "homework.yaml").read_text() + (
         "  - {id: dW1, network: mlp, ask: '\\frac{\\partial J}{\\partial W_1}'}\n")  # fmt: skip
     (tmp_path / "a.yaml").write_text(text)
     for name in ("mlp.py", "hand321.py"):

@@ -33,7 +33,7 @@ from derive.sheets.selftest import SelfTest
 from derive.sheets.variants import as_question, seed_of, variant_question
 from derive.sheets.write import folder_name, make_sheets
 
-SHEETS = EXAMPLES / "sheets.yaml"
+SHEETS = EXAMPLES / "assignment.yaml"
 ROSTER = EXAMPLES / "roster.csv"
 
 
@@ -425,7 +425,7 @@ def test_the_gradescope_autograder_grades_with_its_own_copy_of_derive(made, tmp_
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = set(z.namelist())
         assert {"setup.sh", "run_autograder", "source/assignment/key.json",
-                "source/assignment/sheets.yaml", "source/assignment/mlp.py",
+                "source/assignment/assignment.yaml", "source/assignment/mlp.py",
                 "source/derive/sheets/gradescope.py",
                 "source/derive/templates/sheet.tex.j2"} <= names  # fmt: skip
         assert z.getinfo("run_autograder").external_attr >> 16 & 0o111

@@ -49,6 +49,9 @@ MP_POINTS = 3
 MAX_ENVS = 400  # assignments of free indices at one point
 MAX_OPS = 300  # beyond this, simplify may take seconds: the high-precision points decide
 PROOF_SECONDS = 3.0  # of SymPy's simplify; past it, the high-precision points decide
+#: the same for a difference with cases, steps or |.| (Huber's loss): SymPy's simplification of
+#: piecewise conditions rarely proves one, and slowly; the digits decide as soundly
+PIECEWISE_PROOF_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -640,7 +643,9 @@ def _decide_scalars(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None
 
         simplified = []
         try:
-            with share_of_time(PROOF_SECONDS) as may:  # a slow proof: the digits decide
+            kinked = any(d.has(*KINKS) for d in diffs)
+            seconds = PIECEWISE_PROOF_SECONDS if kinked else PROOF_SECONDS
+            with share_of_time(seconds) as may:  # a slow proof: the digits decide
                 if may:
                     simplified = [_simplified(d) for d in diffs]
         except (ValueError, TypeError, NotImplementedError, RecursionError, OutOfTime):

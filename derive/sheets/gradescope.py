@@ -57,6 +57,9 @@ def results(key: Path, submission: Path) -> dict:
     tests = []
     for c in result.claims:
         output = c.message + (f"\nThe right answer: {c.expected}" if c.expected else "")
+        if c.verdict in ("unparseable", "invalid"):  # not judged: no mark against the student
+            output = ("Not read as an answer, so not judged: fix it and submit again. "
+                      + output)  # fmt: skip
         tests.append({"name": c.id, "score": c.points or 0.0, "max_score": c.max_points or 0.0,
                       "status": "passed" if (c.points or 0) == c.max_points else "failed",
                       "output": output})  # fmt: skip

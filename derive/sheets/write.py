@@ -202,6 +202,10 @@ def answers_yaml(a: Assignment, student: str, variant: str, questions: list[Ques
     what = {"formula": "a formula", "number": "a number", "truth": "true or false"}
     for q in questions:
         hint = what[q.kind] + (f": {q.ask} = ..." if q.kind == "formula" and q.ask else "")
+        if q.kind == "number" and q.tolerance < 1e-6 and not q.abs_tolerance:
+            hint += " (exactly)"
+        elif q.kind == "number":
+            hint += f" (right within {q.tolerance:.2%} of the answer)".replace(".00%", "%")
         hint = hint.replace("\n", " ")
         lines.append(f"  {q.id}: ''  # {hint}")
     return "\n".join(lines) + "\n"

@@ -100,7 +100,8 @@ def test_every_variant_is_right_and_every_slip_is_wrong_by_name(bank_grader, nam
 
 def test_each_problem_type_is_one_entry_with_its_parameters():
     assert set(BANK) >= {"activation_derivative", "loss_gradient", "jacobian", "identity_truth",
-                         "cnn_output", "cnn_params", "param_count"}  # fmt: skip
+                         "cnn_output", "cnn_solve", "cnn_params", "param_count",
+                         "network_gradient", "hand_calculation"}  # fmt: skip
     functions = BANK["activation_derivative"].params["function"].values
     assert set(functions) >= {"sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "swish"}
     losses = BANK["loss_gradient"].params["loss"].values
@@ -126,6 +127,20 @@ def test_convolution_sizes_worked_by_hand(n, k, s, p, d, expected):
 def test_convolution_parameters_of_lenet(c_in, c_out, k, bias, expected):
     v = BANK["cnn_params"].generate({"c_in": c_in, "c_out": c_out, "k": k, "bias": bias})
     assert v.answer == str(expected)
+
+
+@pytest.mark.parametrize(
+    "n, k, s, p, d, largest, smallest",
+    [(64, 5, 2, 0, 1, 6, 5), (32, 3, 3, 1, 1, 4, 2), (28, 2, 2, 0, 2, 2, 2)],
+)  # fmt: skip
+def test_a_kernel_size_for_a_wanted_output(n, k, s, p, d, largest, smallest):
+    """Worked by hand: 64 -> 30 with stride 2 takes k = 5 or 6 ((64 - 5)/2 = 29.5, (64 - 6)/2 =
+    29, both + 1 = 30; k = 7 gives 29, k = 4 gives 31); 32 with stride 3 and padding 1 -> 11
+    takes k = 2, 3, 4 (32/3, 31/3, 30/3 floor to 10; 29/3 to 9); 28 with stride 2, dilation 2 ->
+    13 takes only k = 2 (k = 1: 27/2 -> 14; k = 3 spans 5: 23/2 -> 12)."""
+    v = BANK["cnn_solve"].generate({"n": n, "k": k, "s": s, "p": p, "d": d})
+    assert v.answer == str(largest)
+    assert dict(v.slips).get("the smallest such kernel", str(largest)) == str(smallest)
 
 
 def test_the_parameter_count_of_an_mlp():

@@ -408,6 +408,49 @@ def cnn_output(p: dict) -> Variant:
 
 
 @problem(
+    "cnn_solve",
+    "A kernel size for a wanted output size",
+    params={"n": Ints(16, 64), "k": Choice(2, 3, 4, 5, 6, 7), "s": Choice(2, 3),
+            "p": Choice(0, 1, 2), "d": Choice(1, 2)},
+)  # fmt: skip
+def cnn_solve(p: dict) -> Variant:
+    """Seed 003, Q3 c) to e): which kernel sizes give a wanted output size. With stride s, s
+    kernel sizes give the same output (the floor); the largest is asked."""
+    n, k, s, pad, d = p["n"], p["k"], p["s"], p["p"], p["d"]
+    out = conv_size(n, k, s, pad, d)
+    fits = [j for j in range(1, n + 2 * pad + 1) if conv_size(n, j, s, pad, d) == out]
+    if out < 2 or not fits:
+        raise Degenerate("too small an output")
+    largest, smallest = max(fits), min(fits)
+    room = n + 2 * pad - 1 - s * (out - 1)  # d (k - 1) <= room
+    dk = "k - 1" if d == 1 else f"{d} (k - 1)"
+    one_side = [j for j in range(1, n + pad + 1) if conv_size(n - pad, j, s, pad, d) == out]
+    undilated = [j for j in range(1, n + 2 * pad + 1) if conv_size(n, j, s, pad, 1) == out]
+    slips = [("the smallest such kernel", number(smallest))]
+    if one_side:
+        slips.append(("padding on one side only", number(max(one_side))))
+    if d > 1 and undilated:
+        slips.append(("the dilation ignored", number(max(undilated))))
+    return Variant(
+        statement=rf"A convolution with stride ${s}$, padding ${pad}$ and dilation ${d}$ maps an "
+        rf"input of ${n} \times {n}$ pixels to an output of ${out} \times {out}$. What is the "
+        r"largest square kernel size $k$ that does this?",
+        ask="k",
+        kind="number",
+        answer=number(largest),
+        solution=(
+            rf"$o = \left\lfloor \frac{{n + 2p - d (k - 1) - 1}}{{s}} \right\rfloor + 1 = "
+            rf"{out}$ holds while ${s} ({out} - 1) \le {n} + {2 * pad} - {dk} - 1 < "
+            rf"{s} \cdot {out}$, that is while ${room - s} < {dk} \le {room}$: "
+            rf"$k = {', '.join(map(str, fits))}$ all give ${out}$, the largest ${largest}$.",
+        ),
+        slips=distinct_slips(number(largest), slips),
+        abs_tolerance=0.0,
+        tolerance=1e-9,
+    )
+
+
+@problem(
     "cnn_params",
     "The parameters of a convolution layer",
     params={"c_in": Choice(1, 3, 6, 16, 32), "c_out": Choice(4, 6, 8, 16, 32, 64),

@@ -432,9 +432,13 @@ def boundary_points(lhs: Side, rhs: Side, setting: Setting, rng) -> Iterator[Flo
                 continue
             if expr is None or not expr.free_symbols:
                 continue
-            for at in _solved(expr, symbols, r):
+            labels = _one_hot({}, net, sym_point, r)  # labels stay labels: one-hot, not solved
+            if labels:
+                expr = expr.xreplace({k: sp.Integer(v) for k, v in labels.items()})
+            rest = [x for x in symbols if x not in labels]
+            for at in _solved(expr, rest, r):
                 for offset in OFFSETS:
-                    yield _float_at(setting, sizes, sym_point, at, offset)
+                    yield _float_at(setting, sizes, sym_point, {**labels, **at}, offset)
     if not setting.scalar_symbols:  # numbers alone: solving at size one is the whole story
         yield from ray_points(lhs, rhs, conds, setting, rng)
 
@@ -653,6 +657,8 @@ def _decide_scalars(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None
         if simplified and all(d == 0 for d in simplified):
             return Comparison("equal", how="proved exactly")
         for d in simplified:  # SymPy proves them different: never zero (a number, e^{...})
+            if has_labels(net):
+                break  # different for vectors that sum to one, perhaps not for labels
             if d.is_zero is False:
                 return _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r,
                                           how="proved exactly")  # fmt: skip
@@ -743,6 +749,7 @@ def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="",
                                                 for _ in range(MP_POINTS)]  # fmt: skip
     if how:  # known to differ: also where a bump such as e^{-10^6 x^2} shows, near 0
         chosen = [*chosen, *({s: Fraction(k, 1000) for s in symbols} for k in (1, 0))]
+    chosen = [_one_hot(at, net, sym_point, r) for at in chosen]
     for at in chosen:
         digits = MP_DIGITS
         while True:
@@ -768,6 +775,28 @@ def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="",
                 break
             digits = min(need, MAX_MP_DIGITS)  # values too large or too small for the digits
     return last if how else None
+
+
+def _one_hot(at: dict, net, sym_point, r: random.Random) -> dict:
+    """The point with every one-hot label one-hot (a class drawn at random): a symbol declared
+    one-hot is a label, and a formula about labels (the SVM's) need hold at labels only. The
+    symbolic proof treats a label as any vector whose entries sum to one."""
+    labels = [q for q in net.inputs if q.content == "onehot"]
+    if not labels:
+        return at
+    at = dict(at)
+    for q in labels:
+        for i in range(sym_point.m) if q.batched else [None]:
+            entries = sym_point.expander.leaf_symbols(q, i)
+            k = r.randrange(len(entries))
+            for j, s in enumerate(entries):
+                if isinstance(s, sp.Symbol):
+                    at[s] = Fraction(int(j == k))
+    return at
+
+
+def has_labels(net) -> bool:
+    return any(q.content == "onehot" for q in net.inputs)
 
 
 def _digits_for(mpmath, x, y) -> int:

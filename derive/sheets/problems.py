@@ -192,6 +192,41 @@ def _loss(p: dict) -> tuple[str, str, str, str, list, list[str], dict, dict]:
                  rf"derivative $p - t$; outside it is ${dd}|p - t|$ less a constant, with "
                  rf"derivative ${dd}\operatorname{{sign}}(p - t)$."],
                 {"p": "scalar", "t": "scalar"}, {})  # fmt: skip
+    if loss == "svm":
+        margin = r"\mathbf{s} - (\mathbf{y}^{T} \mathbf{s}) \mathbf{1} + \mathbf{1}"
+        hit = rf"\mathbb{{1}}[{margin} > 0]"
+        bare = r"\mathbb{1}[\mathbf{s} - (\mathbf{y}^{T} \mathbf{s}) \mathbf{1} > 0]"
+        return (r"L = \sum_{j \neq y} \max\{0, s_j - s_y + 1\}", r"\mathbf{s}",
+                rf"\frac{{\partial (\mathbf{{1}}^{{T}} \max\{{\mathbf{{0}}, {margin}\}} - 1)}}"
+                r"{\partial \mathbf{s}}",
+                rf"{hit} - (\mathbf{{1}}^{{T}} {hit}) \mathbf{{y}}",
+                [("the correct class's share dropped", hit),
+                 ("a sign error", rf"(\mathbf{{1}}^{{T}} {hit}) \mathbf{{y}} - {hit}"),
+                 ("the margin forgotten", rf"{bare} - (\mathbf{{1}}^{{T}} {bare}) \mathbf{{y}}")],
+                [r"Each wrong class $j$ with $s_j - s_y + 1 > 0$ adds 1 to $\partial L / \partial "
+                 r"s_j$ and $-1$ to $\partial L / \partial s_y$. With $\mathbf{v} = "
+                 rf"{hit}$ (whose entry $y$ is always 1, adding nothing, as $s_y - s_y + 1 > 0$): "
+                 r"$\frac{\partial L}{\partial \mathbf{s}} = \mathbf{v} - (\mathbf{1}^{T} "
+                 r"\mathbf{v}) \mathbf{y}$."],
+                {"s": {"vector": n}, "y": {"vector": n, "onehot": True}}, {})  # fmt: skip
+    if loss == "cosine":
+        norms = r"\|\mathbf{p}\| \|\mathbf{t}\|"
+        return (rf"L = 1 - \frac{{\mathbf{{p}}^{{T}} \mathbf{{t}}}}{{{norms}}}", r"\mathbf{p}",
+                rf"\frac{{\partial}}{{\partial \mathbf{{p}}}} \left(1 - \frac{{\mathbf{{p}}^{{T}} "
+                rf"\mathbf{{t}}}}{{{norms}}}\right)",
+                rf"-\frac{{\mathbf{{t}}}}{{{norms}}} + \frac{{\mathbf{{p}}^{{T}} \mathbf{{t}}}}"
+                r"{\|\mathbf{p}\|^{3} \|\mathbf{t}\|} \mathbf{p}",
+                [("the norm's derivative dropped", rf"-\frac{{\mathbf{{t}}}}{{{norms}}}"),
+                 ("a sign error", rf"\frac{{\mathbf{{t}}}}{{{norms}}} - \frac{{\mathbf{{p}}^{{T}} "
+                  r"\mathbf{t}}{\|\mathbf{p}\|^{3} \|\mathbf{t}\|} \mathbf{p}"),
+                 ("the wrong power of the norm", rf"-\frac{{\mathbf{{t}}}}{{{norms}}} + "
+                  r"\frac{\mathbf{p}^{T} \mathbf{t}}{\|\mathbf{p}\|^{2} \|\mathbf{t}\|} "
+                  r"\mathbf{p}")],
+                [r"By the quotient rule, with $\partial \|\mathbf{p}\| / \partial \mathbf{p} = "
+                 r"\mathbf{p} / \|\mathbf{p}\|$: $\frac{\partial L}{\partial \mathbf{p}} = "
+                 rf"-\frac{{\mathbf{{t}}}}{{{norms}}} + \frac{{\mathbf{{p}}^{{T}} \mathbf{{t}}}}"
+                 r"{\|\mathbf{p}\|^{3} \|\mathbf{t}\|} \mathbf{p}$."],
+                vectors, {})  # fmt: skip
     if loss == "hinge":
         return (r"L = \max\{0, 1 - y s\}", "s", r"\frac{d \max\{0, 1 - y s\}}{ds}",
                 r"-y \mathbb{1}[y s < 1]",
@@ -206,7 +241,9 @@ def _loss(p: dict) -> tuple[str, str, str, str, list, list[str], dict, dict]:
     "loss_gradient",
     "The gradient of a loss",
     params={
-        "loss": Choice("cross_entropy", "squared_error", "mse", "l1", "huber", "hinge"),
+        "loss": Choice(
+            "cross_entropy", "squared_error", "mse", "l1", "huber", "hinge", "svm", "cosine"
+        ),
         "n": Choice(3, 4, 5, 10),
         "delta": Choice(0.5, 1, 2),
     },
@@ -217,6 +254,10 @@ def loss_gradient(p: dict) -> Variant:
         "cross_entropy": rf"where $S$ is the softmax and $\mathbf{{y}} \in \{{0, 1\}}^{{{p['n']}}}$"
         r" is a one-hot label",
         "hinge": r"where $y \in \{-1, 1\}$ is the label and $s$ the score",
+        "svm": rf"the multi-class SVM loss of scores $\mathbf{{s}} \in \mathbb{{R}}^{{{p['n']}}}$ "
+        r"whose right class is $y$ ($\mathbf{y}$ its one-hot vector, $\mathbf{1}$ the vector "
+        "of ones)",
+        "cosine": rf"the cosine loss of $\mathbf{{p}}, \mathbf{{t}} \in \mathbb{{R}}^{{{p['n']}}}$",
         "huber": "the Huber loss of a prediction $p$ and its target $t$",
     }.get(p["loss"], rf"for $\mathbf{{p}}, \mathbf{{t}} \in \mathbb{{R}}^{{{p['n']}}}$")
     return Variant(

@@ -297,7 +297,10 @@ def made(tmp_path_factory):
     roster = folder / "roster.csv"
     roster.write_text("id,name\n" + "".join(f"s{k},Student {k}\n" for k in range(6)))
     out = folder / "out"
-    run = make_sheets(SHEETS, roster, out, pdf=False)
+    try:
+        run = make_sheets(SHEETS, roster, out, pdf=False)
+    except DeriveError as err:  # say which variant and why, whole
+        pytest.fail(f"make_sheets: {err}")
     return out, run, json.loads((out / "key.json").read_text())
 
 

@@ -749,7 +749,7 @@ def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="",
                                                 for _ in range(MP_POINTS)]  # fmt: skip
     if how:  # known to differ: also where a bump such as e^{-10^6 x^2} shows, near 0
         chosen = [*chosen, *({s: Fraction(k, 1000) for s in symbols} for k in (1, 0))]
-    chosen = [_one_hot(at, net, sym_point, r) for at in chosen]
+    chosen = _at_every_class(chosen, net, sym_point, r)
     for at in chosen:
         digits = MP_DIGITS
         while True:
@@ -793,6 +793,21 @@ def _one_hot(at: dict, net, sym_point, r: random.Random) -> dict:
                 if isinstance(s, sp.Symbol):
                     at[s] = Fraction(int(j == k))
     return at
+
+
+def _at_every_class(points: list[dict], net, sym_point, r: random.Random) -> list[dict]:
+    """Each point once for every class of a one-hot label (one label; with several, a class
+    each at random): a formula wrong for one class only is still found."""
+    labels = [q for q in net.inputs if q.content == "onehot"]
+    if len(labels) != 1 or labels[0].batched:
+        return [_one_hot(at, net, sym_point, r) for at in points]
+    entries = sym_point.expander.leaf_symbols(labels[0], None)
+    out = []
+    for at in points:
+        for k in range(len(entries)):
+            out.append({**at, **{s: Fraction(int(j == k)) for j, s in enumerate(entries)
+                                 if isinstance(s, sp.Symbol)}})  # fmt: skip
+    return out
 
 
 def has_labels(net) -> bool:

@@ -14,7 +14,7 @@ from derive.claims.assignment import Question
 from derive.claims.claimfile import ClaimEntry
 from derive.claims.verdict import PASSING
 
-SECONDS = 60.0  # per check: the instructor's own answers, not a student's (a slow proof may take 20 s)
+SECONDS = 60.0  # per check: the instructor's own answers (a slow proof once took over 20 s)
 
 
 def content_key(q: Question) -> tuple:

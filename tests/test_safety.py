@@ -682,3 +682,32 @@ def test_a_network_question_reads_the_networks_names(tmp_path):
     answer = r"\sum_{i=1}^{m} \frac{\partial J}{\partial \mathbf{s}_1^i} (\mathbf{x}^i)^T"
     result = grader.grade(answers(tmp_path, "s.yaml", {"answers": {"dW1": answer}}))
     assert result.claims[-1].verdict == "correct", result.claims[-1].message
+
+
+def test_a_time_limit_that_is_swallowed_fires_again():
+    """Code that catches the first alarm (SymPy's "except Exception", a garbage-collector
+    callback, where an exception is only reported) must not run on unbounded."""
+    import time
+
+    from derive.claims.check import OutOfTime, share_of_time, time_limit
+
+    swallowed = []
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        with time_limit(0.2):
+            try:
+                time.sleep(1)
+            except TimeoutError:
+                swallowed.append("claim")
+            time.sleep(3)
+    assert swallowed == ["claim"] and time.monotonic() - start < 1.0
+    start = time.monotonic()
+    with time_limit(5):
+        with pytest.raises(OutOfTime):
+            with share_of_time(0.2):
+                try:
+                    time.sleep(1)
+                except OutOfTime:
+                    swallowed.append("share")
+                time.sleep(3)
+    assert swallowed[-1] == "share" and time.monotonic() - start < 1.0

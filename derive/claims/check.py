@@ -41,6 +41,7 @@ from derive.expr import Expr, Leaf, Quantity, m, substitute, sym
 from derive.graph import Network
 
 SECONDS_PER_CLAIM = 10.0
+REPEAT = 0.1  # s between alarms once a time limit is up, until one is heard
 ROUND = 6  # significant digits of the numbers shown
 
 
@@ -57,7 +58,9 @@ def time_limit(seconds: float) -> Iterator[None]:
         raise TimeoutError
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # and again every REPEAT s: code that swallows the first (SymPy's "except Exception",
+    # a garbage-collector callback) does not make the claim run on unbounded
+    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)
     try:
         yield
     finally:
@@ -91,14 +94,15 @@ def share_of_time(seconds: float) -> Iterator[bool]:
 
     start = time.monotonic()
     signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, share)
+    signal.setitimer(signal.ITIMER_REAL, share, REPEAT)  # again until it is heard
     try:
         yield True
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, outer_handler)
         if outer_left:
-            signal.setitimer(signal.ITIMER_REAL, max(0.01, outer_left - (time.monotonic() - start)))
+            left = max(0.01, outer_left - (time.monotonic() - start))
+            signal.setitimer(signal.ITIMER_REAL, left, REPEAT)
 
 
 # --- the context ---------------------------------------------------------------------------

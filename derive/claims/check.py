@@ -206,18 +206,37 @@ class Checker:
             return self.check_number(entry, lhs, number, meaning)  # a quick check's number claim
         sides = tree.sides
         worst = None
-        for a, b in zip(sides, sides[1:]):  # every link of a chain a = b = c
-            try:
-                result = self.check_pair(entry, a, b, meaning)
-            except InvalidClaim as err:  # perhaps a slip made it meaningless: try repairs
-                result = _result(entry, "invalid", str(err))
-            if result.verdict in ("invalid", "incorrect") and not result.slip:
-                result = self.repaired(entry, a, b, meaning) or result
+        for k, (a, b) in enumerate(zip(sides, sides[1:]), 1):  # every step of a = b = c
+            result = self.step(entry, a, b, meaning)
             if result.verdict not in ("correct", "almost-everywhere"):
+                if len(sides) > 2 and result.verdict == "incorrect":
+                    return self.wrong_step(entry, result, k, len(sides) - 1, sides, meaning)
                 return result
             if worst is None or result.verdict == "almost-everywhere":
                 worst = result
         return worst
+
+    def step(self, entry: ClaimEntry, a: ast.Node, b: ast.Node, meaning) -> ClaimResult:
+        """One step a = b of a chain (or a claim's two sides), repaired where a slip made it
+        meaningless."""
+        try:
+            result = self.check_pair(entry, a, b, meaning)
+        except InvalidClaim as err:  # perhaps a slip made it meaningless: try repairs
+            result = _result(entry, "invalid", str(err))
+        if result.verdict in ("invalid", "incorrect") and not result.slip:
+            result = self.repaired(entry, a, b, meaning) or result
+        return result
+
+    def wrong_step(self, entry, result: ClaimResult, k: int, n: int, sides, meaning):
+        """The first wrong step of a chain, named, and whether its ends still agree (the final
+        result right although a step is wrong, as a teaching assistant marks it)."""
+        ends = self.step(entry, sides[0], sides[-1], meaning)
+        right = ends.verdict in ("correct", "almost-everywhere")
+        shown = " = ".join(_as_latex(x, meaning) or "?" for x in (sides[k - 1], sides[k]))
+        tail = ("; the final result is right although this step is wrong" if right
+                else "; the final result is wrong too")  # fmt: skip
+        message = f"step {k} of {n} is wrong, ${shown}$: {result.message}{tail}"
+        return replace(result, message=message, step=k, ends_right=right)
 
     def asked(self, ask: str) -> ast.Node:
         """The question's left-hand side, parsed once (the instructor's text)."""

@@ -30,6 +30,8 @@ class ClaimResult:
     max_points: float | None = None  # and the question's worth
     question: str | None = None  # the question asked (the assignment's LaTeX)
     latex: str | None = None  # the claim as parsed, written back as LaTeX (never the raw text)
+    step: int | None = None  # a chain a = b = c: the first wrong step (1 is a = b)
+    ends_right: bool | None = None  # and whether its first and last sides still agree
 
     def to_json(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}

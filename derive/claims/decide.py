@@ -777,41 +777,40 @@ def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="",
     return last if how else None
 
 
+def _labels(net) -> list:
+    """The one-hot inputs: labels."""
+    return [q for q in net.inputs if q.content == "onehot"]
+
+
+def _class(entries: list, k: int) -> dict:
+    """A label's free symbols set so that it is class k (the last entry is 1 minus the rest)."""
+    return {s: Fraction(int(j == k)) for j, s in enumerate(entries) if isinstance(s, sp.Symbol)}
+
+
 def _one_hot(at: dict, net, sym_point, r: random.Random) -> dict:
     """The point with every one-hot label one-hot (a class drawn at random): a symbol declared
     one-hot is a label, and a formula about labels (the SVM's) need hold at labels only. The
     symbolic proof treats a label as any vector whose entries sum to one."""
-    labels = [q for q in net.inputs if q.content == "onehot"]
-    if not labels:
-        return at
     at = dict(at)
-    for q in labels:
+    for q in _labels(net):
         for i in range(sym_point.m) if q.batched else [None]:
             entries = sym_point.expander.leaf_symbols(q, i)
-            k = r.randrange(len(entries))
-            for j, s in enumerate(entries):
-                if isinstance(s, sp.Symbol):
-                    at[s] = Fraction(int(j == k))
+            at.update(_class(entries, r.randrange(len(entries))))
     return at
 
 
 def _at_every_class(points: list[dict], net, sym_point, r: random.Random) -> list[dict]:
     """Each point once for every class of a one-hot label (one label; with several, a class
     each at random): a formula wrong for one class only is still found."""
-    labels = [q for q in net.inputs if q.content == "onehot"]
+    labels = _labels(net)
     if len(labels) != 1 or labels[0].batched:
         return [_one_hot(at, net, sym_point, r) for at in points]
     entries = sym_point.expander.leaf_symbols(labels[0], None)
-    out = []
-    for at in points:
-        for k in range(len(entries)):
-            out.append({**at, **{s: Fraction(int(j == k)) for j, s in enumerate(entries)
-                                 if isinstance(s, sp.Symbol)}})  # fmt: skip
-    return out
+    return [{**at, **_class(entries, k)} for at in points for k in range(len(entries))]
 
 
 def has_labels(net) -> bool:
-    return any(q.content == "onehot" for q in net.inputs)
+    return bool(_labels(net))
 
 
 def _digits_for(mpmath, x, y) -> int:

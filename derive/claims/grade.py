@@ -185,7 +185,7 @@ class Grader:
             checker = Checker(self.context(q))
             self.expected[q.id] = checker.right_answer(q.ask, q.kind)
         except DeriveError as err:
-            message = " ".join(str(err).split())
+            message = spaced(str(err))
             raise DeriveError(f"{where}: {message}") from None
         return checker
 
@@ -194,20 +194,20 @@ class Grader:
         set of symbols and functions, made when first needed."""
         if q.id in self.checkers and q.symbols is None:
             return self.checkers[q.id]
+        built = _variant_network(q) is not None
         key = repr(
             (
                 sorted((q.symbols or {}).items()),
                 sorted((q.functions or {}).items()),
                 q.problem,
-                sorted(q.params.items()) if _variant_network(q) else None,
+                sorted(q.params.items()) if built else None,
             )
         )
         if key not in self._variant_checkers:
             checker = Checker(self.context(q))
-            if self.assignment.variants and _variant_network(q) is not None and q.ask:
+            if self.assignment.variants and built and q.ask:
                 # a key's variant rebuilt by today's bank: it must be the network of the sheets
-                now = " ".join(checker.right_answer(q.ask, "formula").split())
-                if now != " ".join(q.answer.split()):
+                if spaced(checker.right_answer(q.ask, "formula")) != spaced(q.answer):
                     raise DeriveError(
                         f"question {q.id}: the bank builds another network for "
                         f"{q.problem} {q.params} than the key was made with"
@@ -247,14 +247,14 @@ class Grader:
         entry = self.entry(q, answer)
         if q.kind == "truth":
             return truth_result(entry, q, answer)
-        written = " ".join(answer.text.split())
-        if self.assignment.variants and q.problem and written == " ".join(q.answer.split()):
+        written = spaced(answer.text)
+        if self.assignment.variants and q.problem and written == spaced(q.answer):
             # the key's own answer, graded right by the self-test before the sheets were made
             return ClaimResult(q.id, answer.text, "correct", "the answer of the key, proved "
                                "right when the sheets were made")  # fmt: skip
         result = self.checker(q).check(entry, seconds)
         if result.verdict == "incorrect" and q.slips:  # the catalogue's name, in every variant
-            named = [n for n, w in q.slips if " ".join(w.split()) == written]
+            named = [n for n, w in q.slips if spaced(w) == written]
             slip = named[0] if named else self.slip_of(q, entry, result)
             if slip and slip != result.slip:
                 said = result.message.split(": probably")[0]
@@ -297,11 +297,16 @@ class Grader:
                     result = self.check(q, answer, seconds) if seconds else (
                         budget.spent(self.entry(q, answer)))  # fmt: skip
                 except Exception as err:  # noqa: BLE001 - one question never voids the others
-                    message = " ".join(str(err).split())[:300] or type(err).__name__
+                    message = spaced(str(err))[:300] or type(err).__name__
                     said = f"derive could not grade this answer: {message}"
                     result = ClaimResult(q.id, answer.text, "invalid", said)
             results.append(_scored(result, q))
         return FileResult(Path(path), ident, tuple(results), notes=_notes(answers, a))
+
+
+def spaced(text: str) -> str:
+    """Text with its runs of white space as one space: two answers written alike."""
+    return " ".join(text.split())
 
 
 def _variant_network(q: Question):

@@ -494,6 +494,13 @@ def is_constant(g) -> bool:
     return not g.q.batched and g.q.shape == (1, 1) and not _leaves(g.expanded)
 
 
+def unit_parts(derivation) -> frozenset:
+    """The loss parts whose residual is 1 (L_A of L = L_A + L_B): the chain rule leaves their
+    factor out."""
+    return frozenset(g.q for g in derivation.residuals
+                     if is_constant(g) and isinstance(g.expanded, Identity))  # fmt: skip
+
+
 def constants_tex(derivation) -> str:
     """The residuals that are constants (the loss parts) as one equation per value, in forward
     order: "dL/dL_A = dL/dL_B = 1"; "" when there are none."""
@@ -552,9 +559,8 @@ def build(derivation, verification=None) -> Report:
             full = substitute(full, {Leaf(p): p.definition for p in parts})
         written = display([(loss, [breaking.marked(full, None, loss)], "")])
 
-    constant = [g for g in derivation.residuals if is_constant(g)]
     constant_tex = constants_tex(derivation)
-    units = frozenset(g.q for g in constant if isinstance(g.expanded, Identity))
+    units = unit_parts(derivation)
     residuals = grouped(
         [(layer_tex(g.q.layer), step(g, net, units), g.q.part or "")
          for g in derivation.residuals if not is_constant(g)]
@@ -612,8 +618,7 @@ def worked_steps(derivation, q: Quantity) -> tuple[Display, ...]:
         if w not in below:
             below.add(w)
             stack.extend(net.consumers(w))
-    constant = [g for g in derivation.residuals if is_constant(g)]
-    units = frozenset(g.q for g in constant if isinstance(g.expanded, Identity))
+    units = unit_parts(derivation)
     out = []
     for g in derivation.residuals:
         if (g.q in below or g.q == q) and not is_constant(g):

@@ -28,11 +28,11 @@ from derive.render.context import (
     consumer,
     display,
     distinct,
-    is_constant,
     layer_tex,
     loss_latex,
     merge,
     notation,
+    unit_parts,
 )
 from derive.render.printer import CLOSE, OPEN, with_network_names, with_superscript
 from derive.render.proof import with_index
@@ -301,8 +301,7 @@ def build(derivation, batch: bool = False) -> Backward:
                 pending.remove(pg)
 
     flush("")
-    constant = [g for g in derivation.residuals if is_constant(g)]
-    units = frozenset(g.q for g in constant if isinstance(g.expanded, Identity))
+    units = unit_parts(derivation)
     for g in derivation.residuals:
         if g.q in units:
             done.add(g.q)

@@ -177,12 +177,17 @@ def write_documents(name: str, tex: str, out_dir: Path, formats: set[str],
         if "md" in formats and md is not None:
             made.append(stage / f"{name}.md")
             made[-1].write_text(md, encoding="utf-8")
-        if "pdf" in formats:
-            if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-                print(INSTALL_HINT, file=sys.stderr)
-            else:
-                made.append(compile_pdf(made[0], stage / "build"))
+        if "pdf" in formats and latex_installed():
+            made.append(compile_pdf(made[0], stage / "build"))
         return _move_into(made, out_dir)
+
+
+def latex_installed(hint: str = INSTALL_HINT) -> bool:
+    """Whether latexmk and pdflatex are there; if not, ``hint`` says how to install them."""
+    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
+        print(hint, file=sys.stderr)
+        return False
+    return True
 
 
 def compile_pdf(tex: Path, build: Path) -> Path:

@@ -653,7 +653,7 @@ def _entry(net, name: str):
     return q, index
 
 
-def _matrix(value, q, decimals: int) -> str:
+def numbers_tex(value, q, decimals: int) -> str:
     """A quantity's numbers as LaTeX: a number, a column vector written as a transposed row
     (one sample's input, a bias), or a matrix; every number with the sheet's decimals."""
     import numpy as np
@@ -713,7 +713,7 @@ def hand_calculation(p: dict, net) -> Variant:
             raise ValueError(f"{name}: derived {value}, central differences {numeric}")
     if abs(value) < 5e-5:
         raise Degenerate("an answer that rounds to 0")
-    given = ", ".join(f"${x.latex} = {_matrix(values[x.name], x, p['decimals'])}$"
+    given = ", ".join(f"${x.latex} = {numbers_tex(values[x.name], x, p['decimals'])}$"
                       for x in net.inputs + net.params)  # fmt: skip
     answer = f"{value:.12g}"
     return Variant(

@@ -25,7 +25,7 @@ from derive.claims.assignment import Assignment, Question, read_assignment, read
 from derive.claims.grade import Grader
 from derive.errors import DeriveError
 from derive.render.context import tex_text
-from derive.render.report import compile_pdf, render
+from derive.render.report import INSTALL_HINT, compile_pdf, latex_installed, render
 from derive.safeio import shown
 from derive.sheets.bank import lookup
 from derive.sheets.selftest import SelfTest
@@ -144,7 +144,7 @@ def about_network(grader: Grader, q: Question, statement: str) -> str:
     numbers it is asked at) before the instructor's words, so the sheet says what it is."""
     import numpy as np
 
-    from derive.sheets.problems import _matrix, equations_display
+    from derive.sheets.problems import equations_display, numbers_tex
 
     checker = grader.checker(q)
     net = checker.net
@@ -154,7 +154,7 @@ def about_network(grader: Grader, q: Question, statement: str) -> str:
             f"$i$ left out):{equations_display(net)}")  # fmt: skip
     if q.kind == "number":
         values = {**net.examples, **grader.assignment.networks[q.network].values, **q.values}
-        shown = [f"${x.latex} = {_matrix(np.asarray(values[x.name]), x, 2)}$"
+        shown = [f"${x.latex} = {numbers_tex(np.asarray(values[x.name]), x, 2)}$"
                  for x in net.inputs + net.params if x.name in values]  # fmt: skip
         text += "At the numbers " + ", ".join(shown) + ": "
     return text + statement
@@ -313,14 +313,7 @@ def _write_all(documents: dict[str, str], out_dir: Path, pdf: bool) -> list[Path
             else:
                 path.write_text(content, encoding="utf-8")
         made = list(documents)
-        if pdf and (shutil.which("latexmk") is None or shutil.which("pdflatex") is None):
-            import sys
-
-            from derive.render.report import INSTALL_HINT
-
-            print(INSTALL_HINT.replace("no PDF was made", "no PDFs were made"), file=sys.stderr)
-            pdf = False
-        if pdf:
+        if pdf and latex_installed(INSTALL_HINT.replace("no PDF was made", "no PDFs were made")):
             texs = [name for name in documents if name.endswith(".tex")]
 
             def build(name: str) -> str:

@@ -20,6 +20,19 @@ from derive.cli import app, parse_settings, user_errors, write_atomically
 from derive.errors import DeriveError
 from derive.safeio import shown
 
+STEP_WORDS = {
+    "correct": "right",
+    "almost-everywhere": "right but at kinks",
+    "incorrect": "WRONG",
+    "invalid": "not checked",
+    "unparseable": "not read",
+}
+
+
+def step_said(step) -> str:
+    """'2 WRONG', 'steps 1 to 2 right': one step of a chain, for the table."""
+    return f"{step.name().removeprefix('step ')} {STEP_WORDS.get(step.verdict, step.verdict)}"
+
 
 def print_claims(result) -> None:
     """id | verdict | message (with points when graded), the message wrapped to the terminal;
@@ -32,8 +45,10 @@ def print_claims(result) -> None:
 
     graded = result.graded
     width = min(max(shutil.get_terminal_size((100, 24)).columns, 60), 140)
-    ids = [shown(c.id, 24) for c in result.claims]
-    points = [f"{c.points or 0:g}/{c.max_points:g}" if graded else "" for c in result.claims]
+    ids = [shown(c.id, 24) if c.line is None or c.id == f"line {c.line}" else
+           f"{shown(c.id, 16)} (line {c.line})" for c in result.claims]  # fmt: skip
+    points = [f"{c.points or 0:g}/{c.max_points:g}" if c.max_points is not None else ""
+              for c in result.claims]  # fmt: skip
     w_id = max([len("question" if graded else "id"), *map(len, ids)])
     w_points = max([len("points"), *map(len, points)]) if graded else 0
     w_verdict = max([len("verdict"), *(len(c.verdict) for c in result.claims)])
@@ -42,6 +57,9 @@ def print_claims(result) -> None:
     rows = [head, ("-" * w_id, "-" * w_points, "-" * w_verdict, "-" * len("message"))]
     for ident, score, c in zip(ids, points, result.claims):
         lines = textwrap.wrap(shown(c.message), w_message) or [""]
+        if c.steps and len(c.steps) > 1:
+            said = ", ".join(step_said(s) for s in c.steps)
+            lines += textwrap.wrap(f"steps: {said}", w_message)
         if c.expected:
             lines += textwrap.wrap(f"right: {shown(c.expected)}", w_message)
         if c.slip and c.slip not in c.message:  # the checker's message often names it already
@@ -287,6 +305,18 @@ def check(
             show_default=False,
         ),
     ] = None,
+    homework: Annotated[
+        Path | None,
+        typer.Option(
+            "--homework",
+            metavar="FILE.tex|FILE.md",
+            help="A student's write-up as written (LaTeX, or Markdown with $$ ... $$ blocks): "
+            "every display formula is read as a chain a = b = c, those about a quantity of "
+            "the --network (or a question of the --assignment) checked step by step, each "
+            "verdict at its line; formulas it cannot read are listed.",
+            show_default=False,
+        ),
+    ] = None,
     network: Annotated[
         list[Path] | None,
         typer.Option(
@@ -333,6 +363,13 @@ def check(
         klass = [o for o, v in (("-o", out), ("--workers", workers)) if v is not None]
         klass += [o for o, v in (("--redo", redo), ("--no-pdf", no_pdf), ("--shard", shard))
                   if v]  # fmt: skip
+        if homework is not None:
+            others = [o for o, v in (("FILE", file), ("--class", class_dir), ("--merge", merge))
+                      if v] + klass  # fmt: skip
+            result = check_homework_file(homework, assignment, network, settings, values,
+                                         tolerance, others)  # fmt: skip
+            _report(result, json_out)
+            return
         if merge:
             others = [o for o, v in (("FILE", file), ("--class", class_dir), ("--json", json_out),
                                      ("--shard", shard), ("--redo", redo)) if v]  # fmt: skip
@@ -384,6 +421,11 @@ def check(
             check = _QuickCheck(tuple(network or ()), parsed, given,
                                 0.05 if tolerance is None else tolerance)  # fmt: skip
             result = _one(check, file, Limits())
+        _report(result, json_out)
+
+
+def _report(result, json_out: Path | None) -> None:
+    with user_errors():
         if result.error:
             raise DeriveError(result.error)
         if json_out is not None:
@@ -394,3 +436,45 @@ def check(
     print_claims(result)
     if json_out is not None:
         typer.echo(shown(json_out))
+
+
+class _Homework:
+    def __init__(self, reader):
+        self.reader = reader
+
+    def __call__(self, path):
+        from derive.claims.homework import check_homework
+
+        return check_homework(path, self.reader)
+
+
+def check_homework_file(path: Path, assignment: Path | None, networks, settings, values,
+                        tolerance, others: list[str]):  # fmt: skip
+    """derive check --homework FILE (--network NET.py ... | --assignment A.yaml)."""
+    from derive.claims import homework
+
+    if others:
+        raise DeriveError(f"{', '.join(others)}: --homework checks one write-up")
+    quick = [o for o, v in (("--network", networks), ("--set", settings), ("--values", values),
+                            ("--tolerance", tolerance)) if v]  # fmt: skip
+    if assignment is not None and quick:
+        raise DeriveError(f"{', '.join(quick)}: with --assignment, the assignment says that")
+    if assignment is None and not networks:
+        raise DeriveError("--homework needs --network NET.py (the network the write-up is "
+                          "about) or --assignment A.yaml")  # fmt: skip
+    if not Path(path).is_file():
+        raise DeriveError(f"{shown(path)}: no such file")
+    if assignment is not None:
+        task = read_task(assignment)
+        reader = homework.reader_for_assignment(task)
+    else:
+        given = None
+        if values is not None:
+            from derive.values import read_values
+
+            given = read_values(values)
+        if tolerance is not None and not 0 < tolerance < 1:
+            raise DeriveError(f"--tolerance {tolerance}: a relative tolerance is in (0, 1)")
+        reader = homework.reader_for_networks(networks, parse_settings(settings), given,
+                                              0.05 if tolerance is None else tolerance)  # fmt: skip
+    return _one(_Homework(reader), path, reader.limits)

@@ -77,6 +77,17 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """Another way to read a write-up's names (derive check --homework): a network's names
+    with other function meanings (sgn as the step), or other symbols (x a vector)."""
+
+    name: str
+    network: str | None = None
+    symbols: dict = field(default_factory=dict)
+    functions: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     name: str
     file: Path
@@ -131,6 +142,10 @@ class Assignment:
     secret: bytes = b""  # seeds the random points of every answer (with the answer's text)
     course: str = ""  # with the assignment id and the secret, seeds each student's variants
     variants: dict = field(default_factory=dict)  # a key's: student -> question id -> Question
+    # derive check --homework: more readings of a write-up's names (symbols, functions), tried
+    # after the networks and the symbols (a course writes x for a number, then for a vector)
+    readings: tuple[Reading, ...] = ()
+    chain_credit: float = 0.0  # share of the points: final result right, a step of it wrong
 
     def question(self, ident: str) -> Question:
         for q in self.questions:
@@ -170,6 +185,7 @@ class Assignment:
 
 
 KEYS = ("assignment", "title", "course", "secret", "roster", "limits", "notation", "tolerance",
+        "readings", "chain_credit",
         "abs_tolerance", "functions", "symbols", "definitions", "networks",
         "questions")  # fmt: skip
 NETWORK_KEYS = ("file", "set", "values", "aliases")
@@ -218,7 +234,41 @@ def read_assignment(path: Path) -> Assignment:
         notation=notation_of(data.get("notation", "residual"), at("notation")),
         secret=_secret(data.get("secret"), at("secret"), path),
         course=_course(data.get("course", ""), at("course")),
+        readings=_readings(data.get("readings"), at("readings"), networks),
+        chain_credit=_share(data.get("chain_credit", 0.0), at("chain_credit")),
     )
+
+
+def _readings(value, where: str, networks: dict) -> tuple[Reading, ...]:
+    """readings: [{name: ..., network: ..., symbols: {...}, functions: {...}}, ...]"""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > 10:
+        raise DeriveError(f"{where}: a list (at most 10) of readings (name, network or symbols, "
+                          "functions)")  # fmt: skip
+    out = []
+    for k, item in enumerate(value, 1):
+        at = f"{where}: reading {k}"
+        if not isinstance(item, dict) or set(item) - {"name", "network", "symbols", "functions"}:
+            raise DeriveError(f"{at}: expected name, network or symbols, and functions")
+        network = item.get("network")
+        if network is not None and network not in networks:
+            raise DeriveError(f"{at}: network {shown(network, 40)} is not one of the "
+                              "assignment's networks")  # fmt: skip
+        if network is not None and item.get("symbols"):
+            raise DeriveError(f"{at}: a reading is of a network or of symbols, not both")
+        name = item.get("name", f"reading {k}")
+        if not isinstance(name, str) or len(name) > 80:
+            raise DeriveError(f"{at}: name: text, at most 80 characters")
+        out.append(Reading(name, network, symbols_of(item.get("symbols"), f"{at}: symbols"),
+                           functions_of(item.get("functions"), f"{at}: functions")))  # fmt: skip
+    return tuple(out)
+
+
+def _share(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise DeriveError(f"{where}: a share of the points, from 0 to 1")
+    return float(value)
 
 
 def _sources(path: Path, data: dict, networks: dict) -> tuple[Path, ...]:

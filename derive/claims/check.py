@@ -15,6 +15,7 @@ expression in the course's notation, and the likely slip.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import threading
@@ -30,12 +31,19 @@ from derive.backprop import Derivation, Gradient
 from derive.claims import ast
 from derive.claims.claimfile import ClaimEntry, Symbol
 from derive.claims.decide import Formula, Setting, ShapesDiffer, Tree, decide, seed_of
-from derive.claims.evaluate import INDEX_LETTERS, Evaluator, Meaning, NeedIndex, _index_letters
+from derive.claims.evaluate import (
+    INDEX_LETTERS,
+    Evaluator,
+    Meaning,
+    NeedIndex,
+    _index_letters,
+    label_and_index,
+)
 from derive.claims.meaning import InvalidClaim, as_number, key_of, written_name
 from derive.claims.points import Compiled, FloatPoint, MpPoint, SymPoint
 from derive.claims.repairs import MAX_REPAIRS, ast_repairs
 from derive.claims.slips import likely_slip
-from derive.claims.verdict import ClaimResult
+from derive.claims.verdict import PASSING, ClaimResult, StepResult
 from derive.errors import DeriveError
 from derive.expr import Expr, Leaf, Quantity, m, substitute, sym
 from derive.graph import Network
@@ -189,10 +197,14 @@ class Checker:
             if not isinstance(tree, ast.Equation):
                 raise InvalidClaim("a claim is an equation, lhs = rhs")
         meaning = self.meaning_for(tree)
+        meaning.where = entry.where
         self._shown = _as_latex(tree if entry.ask is None else _answer_part(tree), meaning)
         lhs = tree.sides[0]
         if entry.ask is None:
-            _no_restating(tree)
+            _no_restating(tree)  # (a chain's working may, its final result may not)
+        if entry.kind == "number" and entry.number is None and len(tree.sides) > 2:
+            # a hand calculation's chain, E = 1/2 (o - t)^2 = 1.73: every step, at the numbers
+            return self.chain(replace(entry, kind="claim", numbered=True), tree.sides, meaning)
         if entry.kind == "number":
             number = entry.number
             if number is None:
@@ -200,43 +212,185 @@ class Checker:
             if number is None:
                 raise InvalidClaim("this question asks for a number: write one, like -0.0045")
             return self.check_number(entry, lhs, number, meaning)
-        number = as_number(tree.sides[-1])
-        if (entry.kind == "claim" and number is not None and as_number(lhs) is None
-                and len(tree.sides) == 2 and meaning.names is self.names_of(self.net)):  # fmt: skip
-            return self.check_number(entry, lhs, number, meaning)  # a quick check's number claim
-        sides = tree.sides
-        worst = None
-        for k, (a, b) in enumerate(zip(sides, sides[1:]), 1):  # every step of a = b = c
-            result = self.step(entry, a, b, meaning)
-            if result.verdict not in ("correct", "almost-everywhere"):
-                if len(sides) > 2 and result.verdict == "incorrect":
-                    return self.wrong_step(entry, result, k, len(sides) - 1, sides, meaning)
-                return result
-            if worst is None or result.verdict == "almost-everywhere":
-                worst = result
-        return worst
+        if len(tree.sides) == 2:
+            return self.step(entry, *tree.sides, meaning)
+        return self.chain(entry, tree.sides, meaning)
 
-    def step(self, entry: ClaimEntry, a: ast.Node, b: ast.Node, meaning) -> ClaimResult:
+    def chain(self, entry: ClaimEntry, sides, meaning) -> ClaimResult:
+        """A chain a = b = c: every step judged, each within its share of the claim's time,
+        the chain rule written out (dL/dx = dL/dz dz/dx) bridged. The verdict: every step
+        right; or the first wrong step named, and whether the final result survived it."""
+        numbers = entry.numbers if len(entry.numbers) == len(sides) else tuple(
+            range(1, len(sides) + 1))  # the sides as written  # fmt: skip
+        n = numbers[-1] - 1  # steps as written
+        kept = [k for k, side in enumerate(sides) if k in (0, len(sides) - 1)
+                or not self.chain_rule(side, meaning)]  # fmt: skip
+        left = signal.getitimer(signal.ITIMER_REAL)[0] if hasattr(signal, "getitimer") else 0
+        share = max(left / len(kept) - 0.05, 0.2) if left else SECONDS_PER_CLAIM
+        pairs = list(zip(kept, kept[1:]))
+        step = functools.partial(self.step, inside=True)
+        if self.calculation(entry, sides, meaning):  # E = 1/2 (o - t)^2 = 1.73: at the numbers
+            step = self.number_step
+        full = {numbers[i]: self.timed_step(entry, sides[i], sides[j], meaning, share, step)
+                for i, j in pairs}  # fmt: skip
+        steps = tuple(StepResult.of(numbers[i], numbers[j], full[numbers[i]]) for i, j in pairs)
+        wrong = next((s for s in steps if s.verdict == "incorrect"), None)
+        if wrong is None and not any(s.verdict in PASSING for s in steps):
+            return replace(full[steps[0].first], steps=steps)  # nothing could be checked
+        if wrong is None and all(s.verdict in PASSING for s in steps):
+            told = _skipped(numbers, kept, n)
+            best = "almost-everywhere" if any(s.verdict != "correct" for s in steps) else "correct"
+            return _result(entry, best, f"every step is right ({n} steps{told})", steps=steps)
+        if len(steps) == 1:
+            right = steps[0].verdict in PASSING
+        else:
+            ends = self.timed_step(entry, sides[0], sides[-1], meaning, share, step)
+            right = ends.verdict in PASSING
+        if wrong is None:  # no step is wrong; some could not be checked
+            bad = next(s for s in steps if s.verdict not in PASSING)
+            said = f"{bad.name()} could not be checked: {bad.message}"
+            if right:
+                return _result(entry, "correct", f"the final result is right; {said}",
+                               steps=steps)  # fmt: skip
+            return _result(entry, bad.verdict, said, steps=steps)
+        a, b = sides[numbers.index(wrong.first)], sides[numbers.index(wrong.last)]
+        shown = " = ".join(_as_latex(x, meaning) or "?" for x in (a, b))
+        tail = ("; the final result is right although this step is wrong" if right
+                else "; the final result is wrong too")  # fmt: skip
+        verb = "are" if wrong.plural else "is"
+        message = (f"{wrong.name()} of {n}{wrong.across} {verb} wrong, ${shown}$: "
+                   f"{wrong.message}{tail}")  # fmt: skip
+        self._shown = _chain_latex(sides, numbers, wrong, meaning) or self._shown
+        return replace(full[wrong.first], message=message, step=wrong.first, ends_right=right,
+                       steps=steps)  # fmt: skip
+
+    def timed_step(self, entry, a: ast.Node, b: ast.Node, meaning, seconds: float, step=None):
+        """:meth:`step` (or ``step``) within ``seconds`` of the claim's time (a chain's
+        share)."""
+        try:
+            with share_of_time(seconds) as may:
+                if may:
+                    return (step or self.step)(entry, a, b, meaning)
+                return _result(entry, "invalid", "not checked: the claim's time was used up")
+        except OutOfTime:
+            return _result(entry, "invalid", f"took longer than {seconds:.2g} s to check")
+
+    def calculation(self, entry: ClaimEntry, sides, meaning) -> bool:
+        """A chain of a calculation by hand (a number among its sides, or the answer to a
+        number question) on a network with numbers: each step is checked at the numbers, and
+        with one sample a per-sample name means that sample."""
+        if self.net is None or meaning.net is not self.net or entry.kind != "claim":
+            return False
+        if not entry.numbered and not any(as_number(s) is not None for s in sides):
+            return False
+        try:
+            values = self.values(self.net)
+        except InvalidClaim:
+            return False
+        samples = {np.shape(values[q.name])[0] for q in self.net.inputs if q.name in values}
+        if samples == {1} and meaning.implicit is None:
+            meaning.implicit = "i"
+        return True
+
+    def number_step(self, entry: ClaimEntry, a: ast.Node, b: ast.Node, meaning) -> ClaimResult:
+        """A step of a calculation: both sides at the numbers, the right one within the
+        tolerance of the left (0.6767 = 0.68 is a rounding, not a slip)."""
+        try:
+            left, right = self.side_number(a, meaning), self.side_number(b, meaning)
+        except InvalidClaim as err:
+            return _result(entry, "invalid", str(err))
+        if not np.isfinite(right):
+            return _result(entry, "invalid", "the right side is not a finite number here")
+        return self.check_number(replace(entry, value=left), None, Fraction(right), None)
+
+    def side_number(self, node: ast.Node, meaning) -> float:
+        x = as_number(node)
+        return float(x) if x is not None else self.number_value(node, meaning)
+
+    def step(self, entry: ClaimEntry, a: ast.Node, b: ast.Node, meaning,
+             inside: bool = False) -> ClaimResult:  # fmt: skip
         """One step a = b of a chain (or a claim's two sides), repaired where a slip made it
-        meaningless."""
+        meaningless; a number on one side is checked as a number claim (a hand calculation's
+        = (1.86)(0.57) = 0.31)."""
+        numbered = meaning.names is self.names_of(self.net) and self.net is not None
+        x, y = as_number(a), as_number(b)
+        if entry.kind == "claim" and x is not None and y is not None:  # a rounding, arithmetic
+            return self.check_number(replace(entry, value=float(x)), None, y, None)
+        if entry.kind == "claim" and numbered and (x is None) != (y is None):
+            side, number = (a, y) if y is not None else (b, x)
+            return self.check_number(entry, side, number, meaning)
         try:
             result = self.check_pair(entry, a, b, meaning)
         except InvalidClaim as err:  # perhaps a slip made it meaningless: try repairs
             result = _result(entry, "invalid", str(err))
+        if inside and result.verdict == "invalid" and (
+                "bound by no sum and not by the left-hand side" in result.message):  # fmt: skip
+            # a step inside a chain whose right side has an index its left side lost (S_i -
+            # S_i^2 = S_i - S_i S_j for i = j): the same step, read from the right
+            try:
+                turned = self.check_pair(entry, b, a, meaning, slips=False)
+            except InvalidClaim:
+                turned = result
+            if turned.verdict in PASSING:
+                return turned
         if result.verdict in ("invalid", "incorrect") and not result.slip:
             result = self.repaired(entry, a, b, meaning) or result
         return result
 
-    def wrong_step(self, entry, result: ClaimResult, k: int, n: int, sides, meaning):
-        """The first wrong step of a chain, named, and whether its ends still agree (the final
-        result right although a step is wrong, as a teaching assistant marks it)."""
-        ends = self.step(entry, sides[0], sides[-1], meaning)
-        right = ends.verdict in ("correct", "almost-everywhere")
-        shown = " = ".join(_as_latex(x, meaning) or "?" for x in (sides[k - 1], sides[k]))
-        tail = ("; the final result is right although this step is wrong" if right
-                else "; the final result is wrong too")  # fmt: skip
-        message = f"step {k} of {n} is wrong, ${shown}$: {result.message}{tail}"
-        return replace(result, message=message, step=k, ends_right=right)
+    def same(self, a: ast.Node, b: ast.Node) -> bool:
+        """Whether two left-hand sides name the same quantity (dL/d theta_lB and dL/d theta_1B
+        under an alias): the same derivative of the loss, or the same name."""
+        try:
+            meaning = self.meaning_for(ast.Equation((a, b)))
+            if isinstance(a, ast.Derivative) and isinstance(b, ast.Derivative):
+                if meaning.net is not self.net or self.net is None:
+                    return False
+                loss = self.net.loss_quantity
+                if not all(isinstance(d.f, ast.Name) and meaning.names.get(key_of(d.f)) == loss
+                           for d in (a, b)):  # fmt: skip
+                    return False
+                qa, qb = self.resolve_var(a, meaning), self.resolve_var(b, meaning)
+                return qa[0] == qb[0] and qa[2:] == qb[2:]
+        except InvalidClaim:
+            return False
+        return False
+
+    def knows(self, tree: ast.Node) -> bool:
+        """Whether every name of ``tree`` means something here (a quantity, an alias, a
+        symbol or an entry of one, a size): a formula derive can say something about."""
+        meaning = self.meaning_for(ast.Equation((tree, tree)))
+        symbols = set(self.context.symbols)
+        for n in _names(tree):
+            if n.base in (*INDEX_LETTERS, "m") and n.sub is None and not n.accents:
+                continue  # an index (x^i), the batch size
+            plain = ast.Name(n.base, None, n.accents, n.label)
+            labelled = label_and_index(n)
+            if labelled is not None:
+                plain = labelled[0]
+            known = (key_of(n) in meaning.names, key_of(plain) in meaning.names,
+                     written_name(n) in meaning.aliases, n.base in symbols,
+                     written_name(n) in meaning.dims, n.base in meaning.definitions)  # fmt: skip
+            if any(known):
+                continue
+            return False
+        return True
+
+    def states_chain_rule(self, tree: ast.Node) -> bool:
+        """:meth:`chain_rule` for a side on its own (a write-up's dE/dw = dE/do do/dw)."""
+        try:
+            return self.chain_rule(tree, self.meaning_for(ast.Equation((tree, tree))))
+        except InvalidClaim:
+            return False
+
+    def chain_rule(self, side: ast.Node, meaning) -> bool:
+        """A side that writes the chain rule out with Jacobians of one quantity by another
+        (dL/dz dz/dx), or a derivative of an expression by a quantity: on a network these are
+        not checked themselves; the steps on either side of them are, bridged."""
+        if self.net is None or meaning.net is not self.net:
+            return False
+        loss = self.net.loss_quantity
+        return any(isinstance(d, ast.Derivative) and not (isinstance(d.f, ast.Name) and
+                   meaning.names.get(key_of(d.f)) == loss) for d in _walk(side))  # fmt: skip
 
     def asked(self, ask: str) -> ast.Node:
         """The question's left-hand side, parsed once (the instructor's text)."""
@@ -478,6 +632,9 @@ class Checker:
             letters = _index_letters(var.sub) if q is not None else None
             if q is not None and letters is None:
                 q = None
+            labelled = label_and_index(var) if q is None else None
+            if labelled is not None and meaning.names.get(key_of(labelled[0])) is not None:
+                q, letters = meaning.names[key_of(labelled[0])], labelled[1]
         if q is None and var.label is not None and var.label in INDEX_LETTERS:
             q = meaning.names.get(key_of(ast.Name(var.base, var.sub, var.accents, None)))
             sample = var.label if q is not None else sample
@@ -847,7 +1004,7 @@ def _no_restating(tree: ast.Equation) -> None:
     lhs = tree.sides[0]
     if not isinstance(lhs, ast.Derivative):
         return
-    for side in tree.sides[1:]:
+    for side in tree.sides[-1:]:  # a chain's working (the quotient rule) may use derivatives
         if _mentions(side, lhs):
             raise InvalidClaim(
                 "the right-hand side is written in terms of what is asked: the derivative must "
@@ -878,6 +1035,35 @@ def _answer_part(tree: ast.Equation) -> ast.Node:
     """What the student wrote of ask = answer: the answer's sides."""
     sides = tree.sides[1:]
     return sides[0] if len(sides) == 1 else ast.Equation(tuple(sides))
+
+
+def _skipped(numbers: tuple[int, ...], kept: list[int], n: int) -> str:
+    """What of a chain was not checked itself: sides left out as unreadable, and the chain
+    rule written out (bridged)."""
+    bridged = [numbers[k] for k in range(len(numbers)) if k not in kept]
+    missing = [k for k in range(1, n + 2) if k not in numbers]
+    told = []
+    if bridged:
+        told.append(f"side {', '.join(map(str, bridged))} writes the chain rule out and is "
+                    "bridged")  # fmt: skip
+    if missing:
+        told.append(f"side {', '.join(map(str, missing))} could not be read")
+    return "; " + "; ".join(told) if told else ""
+
+
+def _chain_latex(sides, numbers, wrong: StepResult, meaning: Meaning) -> str | None:
+    """The student's chain as LaTeX, the wrong step's = marked."""
+    parts = []
+    for k, side in enumerate(sides):
+        text = _as_latex(side, meaning)
+        if text is None:
+            return None
+        if k:
+            mark = numbers[k] == wrong.last
+            parts.append(r" \overset{\text{wrong}}{=} " if mark else " = ")
+        parts.append(text)
+    out = "".join(parts)
+    return out if len(out) <= 8000 else None
 
 
 def _as_latex(tree: ast.Node, meaning: Meaning) -> str | None:
@@ -922,6 +1108,9 @@ def implicit_sample(lhs: ast.Node, meaning: Meaning) -> str | None:
         if node.label in INDEX_LETTERS:
             return node.label
         q = meaning.names.get(key_of(node))
+        alias = meaning.aliases.get(written_name(node))
+        if q is None and alias is not None:  # h_1: 'h[1]'
+            q = alias[0]
         if q is not None and q.batched:
             return "i"
         if node.sub in INDEX_LETTERS and q is None:
@@ -936,6 +1125,9 @@ def _reads_per_sample(tree: ast.Node, meaning: Meaning) -> bool:
         return False
     if isinstance(tree, ast.Name):
         q = meaning.names.get(key_of(tree))
+        alias = meaning.aliases.get(written_name(tree))
+        if q is None and alias is not None:
+            q = alias[0]
         return q is not None and q.batched
     if isinstance(tree, ast.Sup) and isinstance(tree.exponent, ast.Name):
         if tree.exponent.base in INDEX_LETTERS:

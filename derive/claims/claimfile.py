@@ -73,6 +73,10 @@ class ClaimEntry:
     number: Fraction | None = None  # a number answer given as a YAML number
     abs_tolerance: float = 0.0
     value: float | None = None  # a number question whose right number is given (a variant's)
+    numbers: tuple[int, ...] = ()  # a homework chain: its sides' numbers as written (some left
+    # out, unreadable); () : every side, 1, 2, 3, ...
+    where: tuple[str, str, str] | None = None  # the condition the prose states it under
+    numbered: bool = False  # a chain answering a number question: a calculation
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,14 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 
 from derive.claims import ast
-from derive.claims.evaluate import Evaluator, Meaning, NeedIndex
+from derive.claims.evaluate import Evaluator, Meaning, NeedIndex, OffSizes
 from derive.claims.meaning import InvalidClaim
 from derive.claims.points import Compiled, FloatPoint, SymPoint, random_point
 from derive.claims.points import sym_point as shared_sym_point
@@ -158,7 +158,10 @@ def size_sets(net: Network) -> list[dict]:
 def environments(side: Side, point, limit: int = MAX_ENVS) -> list[dict]:
     """Every assignment of the indices free in ``side`` (its left-hand side): found as they are
     met (see :class:`NeedIndex`)."""
-    return [env for env, _ in valued_environments(side, point, limit)]
+    envs = [env for env, _ in valued_environments(side, point, limit)]
+    if not envs:  # at these sizes no indices meet the claim's condition (i != j of one entry)
+        raise ValueError("no assignment of the indices meets the claim's condition here")
+    return envs
 
 
 def valued_environments(side: Side, point, limit: int = MAX_ENVS) -> list[tuple[dict, object]]:
@@ -177,8 +180,21 @@ def valued_environments(side: Side, point, limit: int = MAX_ENVS) -> list[tuple[
             if len(done) + len(todo) > limit:
                 raise InvalidClaim("too many values of the free indices to check") from None
             continue
-        done.append((env, value))
+        if _holds(side, env):
+            done.append((env, value))
     return done
+
+
+def _holds(side: Side, env: dict) -> bool:
+    """Whether the indices meet the condition the claim is stated under (``i \\neq j`` in
+    the prose before it): a claim for i = j only is judged at i = j only."""
+    where = getattr(getattr(side, "meaning", None), "where", None)
+    if not where:
+        return True
+    a, op, b = where
+    if a not in env or b not in env:
+        return True
+    return (env[a] == env[b]) == (op == "=")
 
 
 def both(lhs: Side, rhs: Side, point, env: dict, a=None):
@@ -211,15 +227,24 @@ def decide(lhs: Side, rhs: Side, setting: Setting, quick: bool = False) -> Compa
     """``quick``: random points only (to try a candidate slip or a repair)."""
     rng = np.random.default_rng(setting.seed)
     agreed = 0
+    suspect = None  # a point where only the student's side is not finite
     for sizes in size_sets(setting.net):
         for scale in SCALES[:3] if quick else SCALES:
             point = random_point(setting.compiled, sizes, rng, scale)
-            outcome = _at(lhs, rhs, point)
+            try:
+                outcome = _at(lhs, rhs, point)
+            except OffSizes:  # an entry of the network's own sizes, at others
+                continue
             if outcome is None:
+                continue
+            if outcome.verdict == "nonfinite":
+                suspect = suspect or outcome
                 continue
             if outcome.verdict == "different":
                 return outcome
             agreed += 1
+    if suspect is not None and (agreed == 0 or _nonfinite_confirmed(lhs, rhs, setting, suspect)):
+        return replace(suspect, verdict="different")
     if agreed == 0:
         return Comparison("undecided")
     if quick:
@@ -229,8 +254,8 @@ def decide(lhs: Side, rhs: Side, setting: Setting, quick: bool = False) -> Compa
             outcome = _at(lhs, rhs, point)
         except (InvalidClaim, ValueError, FloatingPointError):
             continue
-        if outcome is not None and outcome.verdict == "different":
-            return outcome
+        if outcome is not None and outcome.verdict in ("different", "nonfinite"):
+            return replace(outcome, verdict="different")
     exact = _decide_scalars(lhs, rhs, setting) if setting.scalar_symbols else None
     if exact is not None and (exact.verdict == "different" or exact.how == "proved exactly"):
         return exact
@@ -341,8 +366,12 @@ def _in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | N
 
 def _at(lhs: Side, rhs: Side, point) -> Comparison | None:
     """The sides at one point (every assignment of the free indices): different, equal, or
-    None when they cannot be evaluated there (both infinite, say)."""
-    for env, a in valued_environments(lhs, point):
+    None when they cannot be evaluated there (both infinite, say; no indices meet the claim's
+    condition)."""
+    envs = valued_environments(lhs, point)
+    if not envs:
+        return None
+    for env, a in envs:
         with np.errstate(all="ignore"):
             a, b = both(lhs, rhs, point, env, a)
         if a.shape != b.shape:
@@ -359,10 +388,37 @@ def _at(lhs: Side, rhs: Side, point) -> Comparison | None:
                 # a point on the boundary of the right side's own cases, which leave it out
                 # (x < 1 and x > 1 at x = 1): a set of measure zero, no evidence either way
                 continue
-            return Comparison("different", _where(point), env, a, b)
+            # the student's side breaks down where derive's does not: at the digits of float64
+            # perhaps (e^{cx} overflowing in a softmax written out), to be confirmed
+            return Comparison("nonfinite", _where(point), env, a, b)
         if not np.allclose(a, b, rtol=RTOL, atol=ATOL * max(1.0, float(np.abs(a).max()))):
             return Comparison("different", _where(point), env, a, b)
     return Comparison("equal")
+
+
+def _nonfinite_confirmed(lhs: Side, rhs: Side, setting: Setting, outcome) -> bool:
+    """Whether the student's side, not finite at a float64 point, differs there in 50-digit
+    arithmetic too (a real singularity, a log of a negative number) rather than overflowing
+    (inf / inf)."""
+    from derive.claims.points import MpPoint, rational_point
+
+    point = outcome.point["__point__"]
+    try:
+        sym_point = shared_sym_point(setting.net, point.sizes, setting.derivation)
+        mp_point = MpPoint(setting.net, point.sizes, rational_point(point, sym_point),
+                           setting.derivation, MP_DIGITS)  # fmt: skip
+        mpmath = mp_point.backend.mpmath
+        with mpmath.workdps(MP_DIGITS):
+            a, b = both(lhs, rhs, mp_point, outcome.env)
+            for x, y in zip(a.reshape(-1), b.reshape(-1)):
+                if not (mpmath.isfinite(x) and mpmath.isfinite(y)):
+                    return True
+                if abs(x - y) > max(abs(x), abs(y), 1) * mpmath.mpf(10) ** (-(MP_DIGITS - 15)):
+                    return True
+    except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError, OverflowError,
+            AttributeError, KeyError):  # fmt: skip
+        return True  # cannot be looked at more closely: the float64 evidence stands
+    return False
 
 
 def on_boundary(side: Side, point, env: dict) -> bool:

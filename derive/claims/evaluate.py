@@ -277,6 +277,12 @@ class Meaning:
     derivative: Callable | None = None  # (node, env, evaluator) -> value
     dims: dict[str, object] = field(default_factory=dict)  # size names -> dim symbols
     net: object = None  # the network the names are of (the declared symbols' own, or the real)
+    where: tuple[str, str, str] | None = None  # the claim holds when: ("i", "!=", "j")
+
+
+class OffSizes(InvalidClaim):
+    """The claim names an entry (an instructor's alias, w_5: 'W1[1,3]') that exists at the
+    network's own sizes only: a point at other sizes is no evidence either way."""
 
 
 @dataclass(frozen=True)
@@ -343,9 +349,12 @@ class Evaluator:
         written = written_name(node)
         if written in m.aliases and node.label is None:
             q, where = m.aliases[written]
-            if where is not None:
-                raise InvalidClaim(f"{_show(node)} is one entry of {q.name}: only in number claims")
-            return self.quantity(q, node, env, index)
+            if where is not None and not self.at_declared_sizes():
+                raise OffSizes(f"{_show(node)} is an entry at the network's own sizes only")
+            value = self.quantity(q, node, env, index)
+            if where is not None:  # h_1: 'h[1]', w_3: 'W1[1,2]': that entry
+                return self.components(value, where, env, _show(node))
+            return value
         if written in m.definitions and index is None and node.label is None:
             return self._definition(written, env)
         q = m.names.get(key_of(node))
@@ -357,6 +366,11 @@ class Evaluator:
             letters = _index_letters(node.sub)
             if plain is not None and letters is not None:
                 value = self.quantity(plain, base, env, index)
+                return self.components(value, letters, env, _show(node))
+            labelled = label_and_index(node)  # y_{B,k}: entry k of y_B
+            if labelled is not None and m.names.get(key_of(labelled[0])) is not None:
+                named, letters = labelled
+                value = self.quantity(m.names[key_of(named)], named, env, index)
                 return self.components(value, letters, env, _show(node))
             if node.base == "delta" and letters is not None and len(letters) == 2:
                 return self._kronecker(letters, env)
@@ -382,6 +396,16 @@ class Evaluator:
             if node.base in m.constants:
                 return self.constant(m.constants[node.base])
         raise InvalidClaim(f"unknown name {_show(node)}")
+
+    def at_declared_sizes(self) -> bool:
+        """Whether the point has the network's own sizes (an alias to an entry, W1[1,3], is
+        that entry only there)."""
+        net = self.meaning.net
+        dims = getattr(net, "dims", {})
+        try:
+            return all(int(self.point.size(d)) == int(v) for d, v in dims.items())
+        except (AttributeError, TypeError, ValueError):
+            return False
 
     def quantity(self, q: Quantity, node: ast.Name, env: Env, index: str | None):
         if index is not None and not q.batched:
@@ -487,8 +511,12 @@ class Evaluator:
         power = _integer(exponent)
         if power is None:
             power = self._counted_power(exponent, env)
-        if power is None:
-            raise InvalidClaim("only whole-number powers are supported")
+        if power is None:  # a real power of a number: (e^{x_i})^c, x^{1/2}
+            value, exponent_value = self.value(base, env), self.value(exponent, env)
+            if getattr(value, "shape", None) == (1, 1) and getattr(
+                    exponent_value, "shape", None) == (1, 1):  # fmt: skip
+                return self.backend.exp(self.backend.log(value) * exponent_value)
+            raise InvalidClaim("only whole-number powers are supported, or powers of numbers")
         if isinstance(base, ast.Norm) and power == 2 and not node.hadamard:
             return self._norm(base, env, squared=True)
         value = self.value(base, env)
@@ -642,8 +670,11 @@ class Evaluator:
         if letter in env and kind is None:
             kind = self.kinds.get(letter)
         inner = {k: v for k, v in env.items() if k != letter}
-        try:
-            probe = self.value(node.body, {**inner, letter: lower})
+        try:  # without the index first: a body that reads it says over what (x_j: the entries)
+            try:
+                probe = self.value(node.body, inner)
+            except InvalidClaim:  # read where only its value means something (1_{i=j})
+                probe = self.value(node.body, {**inner, letter: lower})
         except NeedIndex as need:
             if need.letter != letter:
                 raise
@@ -889,6 +920,18 @@ def _integer(node: ast.Node) -> int | None:
         if value.denominator == 1 and abs(value) <= MAX_POWER:
             return sign * int(value)
     return None
+
+
+def label_and_index(node: ast.Name) -> tuple[ast.Name, tuple] | None:
+    """``y_{B,k}``, ``z_{2B,j}``: the quantity y_B (its label before the last comma) and the
+    index letters after it; None for any other name."""
+    if node.sub is None or "," not in node.sub:
+        return None
+    head, _, tail = node.sub.rpartition(",")
+    letters = _index_letters(tail)
+    if not head.strip() or letters is None or len(letters) != 1:
+        return None
+    return ast.Name(node.base, head.strip(), node.accents, node.label), letters
 
 
 def _index_letters(sub: str) -> tuple | None:

@@ -300,7 +300,7 @@ class Grader:
                     message = spaced(str(err))[:300] or type(err).__name__
                     said = f"derive could not grade this answer: {message}"
                     result = ClaimResult(q.id, answer.text, "invalid", said)
-            results.append(_scored(result, q))
+            results.append(_scored(result, q, a.chain_credit))
         return FileResult(Path(path), ident, tuple(results), notes=_notes(answers, a))
 
 
@@ -337,9 +337,20 @@ def truth_result(entry: ClaimEntry, q: Question, answer) -> ClaimResult:
                        expected=q.answer, slip=slip)  # fmt: skip
 
 
-def _scored(result: ClaimResult, q: Question) -> ClaimResult:
-    points = q.points if result.verdict in PASSING else 0.0
-    return replace(result, points=points, max_points=q.points, question=q.ask or q.text)
+def _scored(result: ClaimResult, q: Question, credit: float = 0.0) -> ClaimResult:
+    return replace(result, points=points_of(result, q.points, credit), max_points=q.points,
+                   question=q.ask or q.text)  # fmt: skip
+
+
+def points_of(result: ClaimResult, points: float, credit: float) -> float:
+    """A question's points for this result: all of them when right; ``credit`` of them for a
+    chain whose final result is right although a step of it is wrong (the assignment's
+    chain_credit); else none."""
+    if result.verdict in PASSING:
+        return points
+    if result.verdict == "incorrect" and result.ends_right and result.step is not None:
+        return points * credit
+    return 0.0
 
 
 def _notes(answers: Answers, a: Assignment) -> tuple[str, ...]:

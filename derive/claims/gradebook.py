@@ -16,7 +16,6 @@ import io
 import json
 import math
 from collections import Counter
-from dataclasses import fields
 from pathlib import Path
 
 from derive.claims.verdict import VERDICTS, ClaimResult, FileResult
@@ -151,13 +150,8 @@ def results_json(results: list[FileResult], assignment=None) -> str:
     )
 
 
-_CLAIM_FIELDS = {f.name for f in fields(ClaimResult)}
-
-
 def result_from_json(data: dict, path: Path) -> FileResult:
     """The FileResult that :meth:`FileResult.to_json` wrote (``path``: the file graded)."""
-    claims = tuple(
-        ClaimResult(**{k: v for k, v in c.items() if k in _CLAIM_FIELDS}) for c in data["claims"]
-    )
+    claims = tuple(ClaimResult.from_json(c) for c in data["claims"])
     return FileResult(Path(path), str(data["student"]), claims, data.get("error"),
                       tuple(data.get("notes", ())), str(data.get("file", "")))  # fmt: skip

@@ -75,7 +75,7 @@ def parse_claim(text: str, functions: frozenset[str] = frozenset()) -> Equation 
             MAX_LENGTH,
         )
     functions = _check_functions(functions)
-    text = _blank_math_delimiters(text)
+    text = _blank_indicator_arguments(_blank_math_delimiters(text))
     _check_nesting(text)
     tokens = tokenize(text, functions)
     if not tokens:
@@ -122,6 +122,26 @@ def _blank_math_delimiters(text: str) -> str:
                     + " " * len(right) + text[b + len(right) :]
                 )  # fmt: skip
     return text
+
+
+# \mathbf{1}_{x > 0}(x): the indicator of a set applied to its variable (not a product with x)
+_INDICATOR_APPLIED = re.compile(
+    r"(?:\\mathbb|\\mathbf|\\mathds|\\mathrm|\\boldsymbol)?\s*\{?\s*1\s*\}?\s*_\s*\{([^{}]{1,80})\}"
+    r"(\s*(?:\\left)?\(\s*([A-Za-z])\s*(?:\\right)?\))"
+)
+
+
+def _blank_indicator_arguments(text: str) -> str:
+    """The ``(x)`` of ``\\mathbf{1}_{x > 0}(x)`` blanked (offsets kept) when ``x`` is a letter of
+    the condition: the indicator function of the set, evaluated at its variable."""
+
+    def blank(m: re.Match) -> str:
+        if not re.search(rf"(?<![A-Za-z\\]){m.group(3)}(?![A-Za-z])", m.group(1)):
+            return m.group()
+        start = m.start(2) - m.start()
+        return m.group()[:start] + " " * len(m.group(2))
+
+    return _INDICATOR_APPLIED.sub(blank, text) if "1" in text else text
 
 
 def _check_nesting(text: str) -> None:

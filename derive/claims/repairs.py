@@ -62,12 +62,42 @@ def _add_transpose(node: ast.Node) -> list[ast.Node]:
     return []
 
 
+def _signs_as_steps(tree: ast.Node) -> ast.Node:
+    """``tree`` with every sign function sgn(x) read as the step 1[x > 0]."""
+    if isinstance(tree, ast.Call) and tree.fn == "sign" and len(tree.args) == 1:
+        arg = _signs_as_steps(tree.args[0])
+        return ast.Indicator(ast.Compare(">", arg, ast.Number("0")), start=tree.start)
+    return ast.map_children(tree, _signs_as_steps)
+
+
+def _has_sign(tree: ast.Node) -> bool:
+    return (isinstance(tree, ast.Call) and tree.fn == "sign") or any(
+        _has_sign(c) for c in tree.children)  # fmt: skip
+
+
 def _reindex(tree: ast.Node, old: str, new: str) -> ast.Node:
     """``tree`` with the superscript index ``old`` written as ``new``."""
     if isinstance(tree, ast.Sup) and isinstance(tree.exponent, ast.Name):
         if tree.exponent.base == old and tree.exponent.sub is None:
             return replace(tree, exponent=replace(tree.exponent, base=new))
     return ast.map_children(tree, lambda child: _reindex(child, old, new))
+
+
+def _sum_reindexings(node: ast.Node) -> list:
+    if not (isinstance(node, ast.Sum) and node.index):
+        return []
+    return [
+        replace(node, body=body)
+        for _, body in _rebuilt(node.body, lambda n: _other_index(n, node.index))
+    ]
+
+
+def _other_index(node: ast.Node, letter: str) -> list[ast.Node]:
+    if isinstance(node, ast.Sup) and isinstance(node.exponent, ast.Name):
+        e = node.exponent
+        if e.sub is None and e.base in ("i", "j", "k", "n") and e.base != letter:
+            return [replace(node, exponent=replace(e, base=letter))]
+    return []
 
 
 def ast_repairs(tree: ast.Node, sample: str, text: str) -> Iterator[tuple[str, str, ast.Node]]:
@@ -77,11 +107,19 @@ def ast_repairs(tree: ast.Node, sample: str, text: str) -> Iterator[tuple[str, s
         snippet = " ".join(text[node.start : node.start + 24].split()) if node.start >= 0 else ""
         return f"near '{snippet}'" if snippet else "one place"
 
+    if _has_sign(tree):  # seed 000: sgn(x) for ReLU's derivative, a step
+        yield ("the sign function where ReLU's derivative, the step 1[x > 0], belongs",
+               "sgn read as the step", _signs_as_steps(tree))  # fmt: skip
     letters = sorted(_indices(tree))
     for old in letters:
         for new in sorted({*letters, sample} - {old}):
             yield ("a wrong sample index inside a sum", f"{old} where {new} belongs",
                    _reindex(tree, old, new))  # fmt: skip
+    for node, fixed in _rebuilt(tree, _sum_reindexings):  # one place only: seed 000's
+        old = sorted(_indices(node.body) - {node.index})  # sum_j ... sgn(x_BN^i)
+        where = f"{old[0]} where {node.index} belongs" if len(old) == 1 else "one place"
+        where += f", inside the sum over {node.index}"
+        yield "a wrong sample index inside a sum", where, fixed
     for node, fixed in _rebuilt(tree, _swap_products):
         kind = "a matrix product" if node.op == "*" else "a Hadamard product"
         yield f"{kind} where the other product belongs", at(node), fixed

@@ -14,6 +14,43 @@ PASSING = ("correct", "almost-everywhere")
 
 
 @dataclass(frozen=True)
+class StepResult:
+    """One step of a chain a = b = c: from side ``first`` to side ``last`` as written (the next
+    one, or further where the chain rule written out between them was bridged)."""
+
+    first: int  # 1-based
+    last: int
+    verdict: str
+    message: str
+    point: dict[str, object] | None = None
+    claimed_value: object | None = None
+    correct_value: object | None = None
+    slip: str | None = None
+
+    @classmethod
+    def of(cls, first: int, last: int, result: ClaimResult) -> StepResult:
+        return cls(first, last, result.verdict, result.message, result.point,
+                   result.claimed_value, result.correct_value, result.slip)  # fmt: skip
+
+    def name(self, n: int | None = None) -> str:
+        """'step 2', or 'steps 2 to 3' across a bridged side."""
+        if self.last == self.first + 1:
+            return f"step {self.first}"
+        return f"steps {self.first} to {self.last - 1}"
+
+    @property
+    def across(self) -> str:
+        """' (across side 2)': the sides a bridged step passes over, or ''."""
+        if self.last == self.first + 1:
+            return ""
+        return f" (across side {', '.join(str(k) for k in range(self.first + 1, self.last))})"
+
+    @property
+    def plural(self) -> bool:
+        return self.last > self.first + 1
+
+
+@dataclass(frozen=True)
 class ClaimResult:
     id: str
     claim: str  # the student's text, as given
@@ -32,9 +69,23 @@ class ClaimResult:
     latex: str | None = None  # the claim as parsed, written back as LaTeX (never the raw text)
     step: int | None = None  # a chain a = b = c: the first wrong step (1 is a = b)
     ends_right: bool | None = None  # and whether its first and last sides still agree
+    steps: tuple[StepResult, ...] | None = None  # a chain: every step's verdict
+    line: int | None = None  # a homework file's formula: the line it starts on
 
     def to_json(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict) -> ClaimResult:
+        known = {k: v for k, v in data.items() if k in _CLAIM_FIELDS}
+        if known.get("steps") is not None:
+            known["steps"] = tuple(StepResult(**{k: v for k, v in s.items() if k in _STEP_FIELDS})
+                                   for s in known["steps"])  # fmt: skip
+        return cls(**known)
+
+
+_CLAIM_FIELDS = set(ClaimResult.__dataclass_fields__)
+_STEP_FIELDS = set(StepResult.__dataclass_fields__)
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ _MATH_WORDS = frozenset(
     oslash oplus otimes cdot times lVert rVert lvert rvert vert Vert mid leq geq le ge neq ne
     approx infty ldots cdots dots quad qquad prime ast star pm mp langle rangle lfloor rfloor
     lceil rceil in to rightarrow leftarrow mapsto displaystyle textstyle underbrace overbrace
-    operatorname mathop ell sign diag text begin end""".split()
+    operatorname mathop ell sign diag text begin end overset""".split()
     + [g for g in _GREEK] + [g.capitalize() for g in _GREEK_CAPITAL] + ["varepsilon", "varphi",
     "vartheta", "varsigma", "varrho", "varpi"]
 )  # fmt: skip

@@ -318,7 +318,11 @@ class Checker:
             return self.check_number(replace(entry, value=float(x)), None, y, None)
         if entry.kind == "claim" and numbered and (x is None) != (y is None):
             side, number = (a, y) if y is not None else (b, x)
-            return self.check_number(entry, side, number, meaning)
+            try:
+                return self.check_number(entry, side, number, meaning)
+            except InvalidClaim as err:  # no numbers to evaluate at: dJ/dJ = 1 is a formula
+                if not str(err).startswith("a number claim needs values"):
+                    raise
         try:
             result = self.check_pair(entry, a, b, meaning)
         except InvalidClaim as err:  # perhaps a slip made it meaningless: try repairs
@@ -358,6 +362,10 @@ class Checker:
     def knows(self, tree: ast.Node) -> bool:
         """Whether every name of ``tree`` means something here (a quantity, an alias, a
         symbol or an entry of one, a size): a formula derive can say something about."""
+        return self.unknown(tree) is None
+
+    def unknown(self, tree: ast.Node) -> str | None:
+        """The first name of ``tree`` that means nothing here, as written (r, y_{soft,i})."""
         meaning = self.meaning_for(ast.Equation((tree, tree)))
         symbols = set(self.context.symbols)
         for n in _names(tree):
@@ -372,8 +380,8 @@ class Checker:
                      written_name(n) in meaning.dims, n.base in meaning.definitions)  # fmt: skip
             if any(known):
                 continue
-            return False
-        return True
+            return written_name(n)
+        return None
 
     def states_chain_rule(self, tree: ast.Node) -> bool:
         """:meth:`chain_rule` for a side on its own (a write-up's dE/dw = dE/do do/dw)."""

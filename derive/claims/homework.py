@@ -225,7 +225,8 @@ def _check_chain(chain: Chain, checkers, asked, reader: Reader, functions, left:
     lhs = readable[0][2]
     known = [k for k, checker in enumerate(checkers) if checker.knows(lhs)]
     if not known:
-        return f"not checked: it names something derive does not know here ({_first(chain)})"
+        name = checkers[0].unknown(lhs)
+        return f"not checked: derive does not know {name} here ({_first(chain)})"
     result = _judged(entry, known, checkers, reader, seconds)
     if result.verdict == "invalid" and result.message.startswith(NOT_CHECKED):
         return f"not checked: {result.message} ({_first(chain)})"

@@ -240,7 +240,7 @@ def _display_blocks(text: str, kind: str, lines: _LineIndex):
         elif m.group() == "\\[":
             close = re.compile(r"\\\]")
         else:
-            close = re.compile(rf"\\end\s*\{{\s*{m.group(1)}\{re.escape(m.group(2)) or ''}\s*\}}")
+            close = re.compile(r"\\end\s*\{\s*" + re.escape(m.group(1) + m.group(2)) + r"\s*\}")
         start = m.end()
         c = close.search(text, start)
         blank = re.compile(r"\n[ \t\r]*\n").search(text, start) if kind == "md" else None
@@ -294,7 +294,7 @@ class _Chains:
             self.unread.append(
                 Unread(
                     line,
-                    _excerpt("".join(self.sides[0][0])),
+                    _excerpt(" = ".join("".join(t) for t, _ in self.sides[:3])),
                     f"not read: a chain of more than {MAX_SIDES} sides",
                 )
             )

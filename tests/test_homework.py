@@ -383,3 +383,19 @@ def test_the_json_verdicts_are_written_whole(cli, tmp_path):
     assert [c["line"] for c in data["claims"]] == LINES
     assert data["claims"][2]["steps"][0]["verdict"] == "correct"
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_the_readme_shows_what_the_command_prints(cli, monkeypatch):
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Checking a whole write-up") :]
+    (shown,) = re.findall(r"```text\n(.*?)```", section, flags=re.DOTALL)[:1]
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", "100")
+    got = cli("check", "--homework", "examples/writeups/grace.tex", "--assignment",
+              "examples/homework.yaml")  # fmt: skip
+    assert got.exit_code == 0, got.output
+    assert got.stdout.startswith(shown), got.stdout

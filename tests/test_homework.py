@@ -123,7 +123,8 @@ and so, by the chain rule,
 &= \frac{1}{m} \sum_{i=1}^{m} (\mathbf{p}^i - \mathbf{y}^i) (\mathbf{h}^i)^T \tag{2}
 \end{align*}
 
-$$\frac{\partial J}{\partial \mathbf{b}_2} = \frac{1}{m}\sum_{i=1}^{m}(\mathbf{p}^i - \mathbf{y}^i)$$
+$$\frac{\partial J}{\partial \mathbf{b}_2}
+= \frac{1}{m}\sum_{i=1}^{m}(\mathbf{p}^i - \mathbf{y}^i)$$
 
 The hidden layer:
 
@@ -140,9 +141,14 @@ def line_of(snippet: str, text: str = "") -> int:
     return text[: text.index(snippet)].count("\n") + 1
 
 
-STARTS = [r"\mathbf{s}_1 = W_1", r"\mathbf{h} = \max", r"\frac{\partial J}{\partial \mathbf{s}_2^i} =",
-          r"\frac{\partial J}{\partial W_2} &=", r"\frac{\partial J}{\partial \mathbf{b}_2}",
-          r"\frac{\partial J}{\partial \mathbf{s}_1^i}"]  # fmt: skip
+STARTS = [
+    r"\mathbf{s}_1 = W_1",
+    r"\mathbf{h} = \max",
+    r"\frac{\partial J}{\partial \mathbf{s}_2^i} =",
+    r"\frac{\partial J}{\partial W_2} &=",
+    r"\frac{\partial J}{\partial \mathbf{b}_2}",
+    r"\frac{\partial J}{\partial \mathbf{s}_1^i}",
+]
 LINES = [line_of(s) for s in STARTS]  # where each chain starts
 SLIPS = {  # a planted slip: the text it replaces, the wrong text
     "a dropped 1/m": (r"\frac{1}{m}\sum_{i=1}^{m}(\mathbf{p}^i", r"\sum_{i=1}^{m}(\mathbf{p}^i"),

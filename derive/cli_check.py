@@ -465,8 +465,11 @@ def check_homework_file(path: Path, assignment: Path | None, networks, settings,
     if not Path(path).is_file():
         raise DeriveError(f"{shown(path)}: no such file")
     if assignment is not None:
-        task = read_task(assignment)
-        reader = homework.reader_for_assignment(task)
+        from derive.claims.grade import prepare
+
+        grader = prepare(read_task(assignment))
+        return _one(lambda p: grader.homework(p, follow_symlinks=True), path,
+                    grader.assignment.limits)  # fmt: skip
     else:
         given = None
         if values is not None:

@@ -405,3 +405,28 @@ def test_the_readme_shows_what_the_command_prints(cli, monkeypatch):
               "examples/homework.yaml")  # fmt: skip
     assert got.exit_code == 0, got.output
     assert got.stdout.startswith(shown), got.stdout
+
+
+def test_a_class_folder_of_write_ups_and_answers_files_is_graded_together(tmp_path):
+    import shutil
+
+    from derive.claims.assignment import read_assignment
+    from derive.claims.classrun import run_class
+    from derive.claims.grade import prepare
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("writeups/ada.md", "writeups/grace.tex", "answers/bob.yaml"):
+        shutil.copy(EXAMPLES / name, folder)
+    (folder / "notes.md").symlink_to(EXAMPLES / "writeups" / "ada.md")
+    summary = run_class(folder, tmp_path / "out", prepare(read_assignment(EXAMPLES /
+                        "homework.yaml")), workers=0, pdf=False)  # fmt: skip
+    rows = (tmp_path / "out" / "gradebook.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["ada", "bob", "grace", "notes"]
+    assert "symbolic link" in rows[-1]
+    assert summary.students == 4
+    grace = (tmp_path / "out" / "feedback" / "grace.tex.md").read_text()
+    assert grace.startswith("# Feedback for `grace`\n\nWrite-up `grace.tex`.")
+    assert r"\overset{\text{wrong}}{=} \sigma\left(x\right) \left(1 + \sigma" in grace
+    assert "- **In your file:** line 9" in grace
+    assert "step 1: right; step 2: right; step 3: right; step 4: wrong" in grace

@@ -51,10 +51,12 @@ from derive.claims import gradebook
 from derive.claims.answers import MAX_FILE_BYTES
 from derive.claims.pool import GRACE, Outcome, Pool
 from derive.claims.verdict import FileResult
+from derive.claims.writeup import MAX_WRITEUP_BYTES
 from derive.errors import DeriveError
 from derive.safeio import file_label, shown
 
 SUFFIXES = (".yaml", ".yml")
+WRITEUPS = (".tex", ".md")  # a whole write-up, read as derive check --homework reads one
 Check = Callable[[Path, str], FileResult]
 Progress = Callable[[int, int, str], None]
 MAX_NAME = 120  # characters of a feedback name before it is shortened with a hash
@@ -115,7 +117,8 @@ def feedback_name(relative: str) -> str:
 
 
 def _is_answers(name: str) -> bool:
-    return not name.startswith(".") and os.path.splitext(name)[1].lower() in SUFFIXES
+    suffix = os.path.splitext(name)[1].lower()
+    return not name.startswith(".") and suffix in (*SUFFIXES, *WRITEUPS)
 
 
 def submissions(folder: Path) -> list[Submission]:
@@ -139,7 +142,8 @@ def submissions(folder: Path) -> list[Submission]:
             found.append(_submission(Path(entry.path), entry.name, _stem(entry.name)))
     if not found:
         raise DeriveError(
-            f"{shown(folder)}: no answers files (*.yaml, *.yml, or one in each student's folder)"
+            f"{shown(folder)}: no answers files (*.yaml, *.yml, write-ups *.tex, *.md, or one in "
+            "each student's folder)"
         )
     return found
 
@@ -184,13 +188,16 @@ def _submission(path: Path, relative: str, student: str) -> Submission:
         return _refused(path, relative, f"cannot be read ({err.strerror})", student)
     if not stat.S_ISREG(info.st_mode):
         return _refused(path, relative, "not a regular file", student)
-    if info.st_size > MAX_FILE_BYTES:
-        return _refused(path, relative, f"larger than {MAX_FILE_BYTES // 1000} kB; not an "
-                        "answers file", student)  # fmt: skip
+    writeup = path.suffix.lower() in WRITEUPS
+    limit = MAX_WRITEUP_BYTES if writeup else MAX_FILE_BYTES
+    if info.st_size > limit:
+        what = "a write-up" if writeup else "an answers file"
+        return _refused(path, relative, f"larger than {limit // 1000} kB; not {what}",
+                        student)  # fmt: skip
     from derive.safeio import read_bytes
 
     try:
-        data = read_bytes(path, MAX_FILE_BYTES, follow_symlinks=False)
+        data = read_bytes(path, limit, follow_symlinks=False)
     except DeriveError as err:
         return _refused(path, relative, str(err).replace(shown(path), file_label(relative)),
                         student)  # fmt: skip

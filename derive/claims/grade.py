@@ -152,6 +152,7 @@ class Grader:
         self.expected: dict[str, str] = {}  # question id -> the right answer (LaTeX or number)
         self._variant_checkers: dict[str, Checker] = {}  # by the symbols and functions
         self._memo: dict[tuple, ClaimResult] = {}  # a variant's answers, checked before
+        self._reader = None  # how a write-up is read (derive check --homework), when needed
         for q in assignment.questions:
             if not q.problem:
                 self.checkers[q.id] = self._prepare(q)
@@ -275,11 +276,27 @@ class Grader:
                 return name
         return None
 
+    def homework(self, path: Path, student: str | None = None,
+                 follow_symlinks: bool = False) -> FileResult:  # fmt: skip
+        """A student's whole write-up, every chain about the assignment read and checked (see
+        :mod:`derive.claims.homework`); the student is the file's name (or ``student``)."""
+        from derive.claims.homework import check_homework, reader_for_assignment
+
+        if self._reader is None:
+            self._reader = reader_for_assignment(self.assignment)
+        result = check_homework(Path(path), self._reader, follow_symlinks=follow_symlinks)
+        ident = student or Path(path).stem
+        if self.assignment.roster is not None and ident not in self.assignment.roster:
+            raise DeriveError(f"student {shown(ident, 60)!r} is not on the roster")
+        return replace(result, student=ident)
+
     def grade(self, path: Path, student: str | None = None,
               follow_symlinks: bool = False) -> FileResult:  # fmt: skip
         """The answers file at ``path``, graded question by question; ``student`` the id to
         use when the file gives none. A file that cannot be read is a DeriveError."""
         a = self.assignment
+        if Path(path).suffix.lower() in WRITEUP_SUFFIXES:
+            return self.homework(path, student, follow_symlinks)
         budget = Budget(a.limits)
         answers = read_answers(Path(path), follow_symlinks)
         ident = answers.student or student or Path(path).stem
@@ -302,6 +319,9 @@ class Grader:
                     result = ClaimResult(q.id, answer.text, "invalid", said)
             results.append(_scored(result, q, a.chain_credit))
         return FileResult(Path(path), ident, tuple(results), notes=_notes(answers, a))
+
+
+WRITEUP_SUFFIXES = (".tex", ".md", ".txt")
 
 
 def spaced(text: str) -> str:

@@ -180,7 +180,41 @@ def check_writeup(writeup: Writeup, reader: Reader) -> FileResult:
 
 
 def _check_chain(chain: Chain, checkers, asked, reader: Reader, functions, left: float):
-    """The chain's result, or None when no context knows what it is about."""
+    """The chain's result, or a note (str) saying why it is not checked."""
+    readable, failed = _readable(chain, functions)
+    if not readable or readable[0][0] != 1 or len(readable) < 2:
+        k, why = failed[0] if failed else (1, "nothing to compare it with")
+        return f"not read: side {k}: {why}"
+    numbers = tuple(k for k, _, _ in readable)
+    lhs, rest = readable[0][2], [t for _, _, t in readable[1:]]
+    seconds = min(left, reader.limits.seconds_per_answer * len(rest))
+    question = next((q for q, tree in asked if lhs == tree or checkers[q[4]].same(lhs, tree)), None)
+    which = [question[4], *reader.also(question[4])] if question else [
+        k for k, checker in enumerate(checkers) if checker.knows(lhs)]  # fmt: skip
+    if not which:
+        name = checkers[0].unknown(lhs)
+        return f"not checked: derive does not know {name} here ({_first(chain)})"
+    if all(checkers[which[0]].states_chain_rule(t) for t in rest):
+        return "not checked: the chain rule written out, nothing worked out after it"
+    if question is not None:  # a question of the assignment, answered in the write-up
+        ident, ask, kind, points, _ = question
+        answer = " = ".join(side.text for _, side, _ in readable[1:])  # ask = answer
+        entry = ClaimEntry(ident, answer, tolerance=reader.tolerance, ask=ask, kind=kind,
+                           numbers=numbers, where=chain.where)  # fmt: skip
+        result = _judged(entry, which, checkers, reader, seconds)
+        scored = _scored(_told(result, chain, failed), points, reader.credit)
+        return replace(scored, question=ask)
+    text = " = ".join(side.text for _, side, _ in readable)
+    entry = ClaimEntry(f"line {chain.line}", text, tolerance=reader.tolerance, numbers=numbers,
+                       where=chain.where)  # fmt: skip
+    result = _judged(entry, which, checkers, reader, seconds)
+    if result.verdict == "invalid" and result.message.startswith(NOT_CHECKED):
+        return f"not checked: {result.message} ({_first(chain)})"
+    return _told(result, chain, failed)
+
+
+def _readable(chain: Chain, functions) -> tuple[list, list]:
+    """(number, side, tree) of the sides that parse, and (number, why) of those that do not."""
     from derive.claims.parse import parse_claim
 
     readable, failed = [], []
@@ -194,43 +228,7 @@ def _check_chain(chain: Chain, checkers, asked, reader: Reader, functions, left:
             failed.append((k, "not one expression"))
             continue
         readable.append((k, side, tree))
-    ident = f"line {chain.line}"
-    if not readable or readable[0][0] != 1 or len(readable) < 2:
-        k, why = failed[0] if failed else (1, "nothing to compare it with")
-        return f"not read: side {k}: {why}"
-    numbers = tuple(k for k, _, _ in readable)
-    text = " = ".join(side.text for _, side, _ in readable)
-    steps = len(readable) - 1
-    seconds = min(left, reader.limits.seconds_per_answer * steps)
-    if all(any(c.states_chain_rule(t) for c in checkers) for _, _, t in readable[1:]):
-        return "not checked: the chain rule written out, nothing worked out after it"
-    for q, tree in asked:  # a question of the assignment, answered in the write-up
-        if readable[0][2] == tree or checkers[q[4]].same(readable[0][2], tree):
-            ident_q, ask, kind, points, which = q
-            answer = " = ".join(side.text for _, side, _ in readable[1:])  # ask = answer
-            entry = ClaimEntry(
-                ident_q,
-                answer,
-                tolerance=reader.tolerance,
-                ask=ask,
-                kind=kind,
-                numbers=numbers,
-                where=chain.where,
-            )
-            result = _judged(entry, [which, *reader.also(which)], checkers, reader, seconds)
-            return replace(
-                _scored(_told(result, chain, failed), points, reader.credit), question=ask
-            )
-    entry = ClaimEntry(ident, text, tolerance=reader.tolerance, numbers=numbers, where=chain.where)
-    lhs = readable[0][2]
-    known = [k for k, checker in enumerate(checkers) if checker.knows(lhs)]
-    if not known:
-        name = checkers[0].unknown(lhs)
-        return f"not checked: derive does not know {name} here ({_first(chain)})"
-    result = _judged(entry, known, checkers, reader, seconds)
-    if result.verdict == "invalid" and result.message.startswith(NOT_CHECKED):
-        return f"not checked: {result.message} ({_first(chain)})"
-    return _told(result, chain, failed)
+    return readable, failed
 
 
 def _judged(entry: ClaimEntry, which: list[int], checkers, reader: Reader, seconds: float):

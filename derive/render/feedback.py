@@ -222,6 +222,7 @@ class Feedback:
     graded: bool = False  # against an assignment: points, per question
     points: str = ""  # "4 of 5"
     notes: tuple[str, ...] = ()
+    kind: str = "Claims file"  # or "Answers file", "Write-up"
 
 
 class _Tex:
@@ -284,8 +285,22 @@ def _count(v) -> int:
     return sum(_count(x) for x in v) if isinstance(v, list | tuple) else 1
 
 
+STEP_WORDS = {
+    "correct": "right",
+    "almost-everywhere": "right except at a kink",
+    "incorrect": "wrong",
+    "invalid": "not checked",
+    "unparseable": "not read",
+}
+
+
 def _details(c: ClaimResult, t) -> tuple[tuple[str, str], ...]:
     rows = []
+    if c.line is not None:
+        rows.append(("In your file", t.text(f"line {c.line}")))
+    if c.steps and len(c.steps) > 1:
+        said = "; ".join(f"{s.name()}: {STEP_WORDS.get(s.verdict, s.verdict)}" for s in c.steps)
+        rows.append(("Each step", t.text(said)))
     if c.point:
         values = {k: v for k, v in c.point.items() if not isinstance(v, int) or len(k) > 1}
         indices = {k: v for k, v in c.point.items() if k not in values}
@@ -331,7 +346,7 @@ def build(result: FileResult, target: str) -> Feedback:
                 t.text(shown(c.id)),
                 t.text(c.verdict),
                 t.claim(c) if c.claim or c.verdict != "unanswered" else t.text("(no answer)"),
-                t.text(shown(c.message)),
+                _prose(shown(c.message), t),
                 _details(c, t),
                 question=t.math(c.question) if c.question else "",
                 points=_of(c.points, c.max_points),
@@ -343,7 +358,32 @@ def build(result: FileResult, target: str) -> Feedback:
         .removesuffix(" points")
         .removesuffix(" point"),  # fmt: skip
         notes=tuple(t.text(shown(n)) for n in result.notes),
+        kind=_kind(result),
     )
+
+
+def _kind(result: FileResult) -> str:
+    if any(c.line is not None for c in result.claims) or Path(result.file).suffix.lower() in (
+            ".tex", ".md", ".txt"):  # fmt: skip
+        return "Write-up"
+    return "Answers file" if result.graded else "Claims file"
+
+
+def _prose(message: str, t) -> str:
+    """A checker's sentence: its text escaped, its $...$ set as mathematics when safe."""
+    parts = message.split("$")
+    if len(parts) % 2 == 0:  # an odd number of $: all text
+        return t.text(message)
+    out = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            out.append(t.math(part))
+            continue
+        text = t.text(part)
+        lead = " " if part[:1].isspace() and not text[:1].isspace() else ""
+        tail = " " if part[-1:].isspace() and not text[-1:].isspace() else ""
+        out.append(lead + text + tail)
+    return "".join(out)
 
 
 def render_feedback(result: FileResult) -> tuple[str, str]:

@@ -100,16 +100,11 @@ def _other_index(node: ast.Node, letter: str) -> list[ast.Node]:
     return []
 
 
-def ast_repairs(tree: ast.Node, sample: str, text: str) -> Iterator[tuple[str, str, ast.Node]]:
-    """(slip, where, the claim's side with that slip undone), for every place it may be."""
+SIGN_FOR_STEP = "the sign function where ReLU's derivative, the step 1[x > 0], belongs"
 
-    def at(node: ast.Node) -> str:
-        snippet = " ".join(text[node.start : node.start + 24].split()) if node.start >= 0 else ""
-        return f"near '{snippet}'" if snippet else "one place"
 
-    if _has_sign(tree):  # seed 000: sgn(x) for ReLU's derivative, a step
-        yield ("the sign function where ReLU's derivative, the step 1[x > 0], belongs",
-               "sgn read as the step", _signs_as_steps(tree))  # fmt: skip
+def _reindexings(tree: ast.Node, sample: str) -> Iterator[tuple[str, str, ast.Node]]:
+    """Another sample index everywhere, or in one place inside a sum over another letter."""
     letters = sorted(_indices(tree))
     for old in letters:
         for new in sorted({*letters, sample} - {old}):
@@ -120,6 +115,21 @@ def ast_repairs(tree: ast.Node, sample: str, text: str) -> Iterator[tuple[str, s
         where = f"{old[0]} where {node.index} belongs" if len(old) == 1 else "one place"
         where += f", inside the sum over {node.index}"
         yield "a wrong sample index inside a sum", where, fixed
+
+
+def ast_repairs(tree: ast.Node, sample: str, text: str) -> Iterator[tuple[str, str, ast.Node]]:
+    """(slip, where, the claim's side with that slip undone), for every place it may be."""
+
+    def at(node: ast.Node) -> str:
+        snippet = " ".join(text[node.start : node.start + 24].split()) if node.start >= 0 else ""
+        return f"near '{snippet}'" if snippet else "one place"
+
+    if _has_sign(tree):  # seed 000: sgn(x) for ReLU's derivative, a step; and a second slip
+        steps = _signs_as_steps(tree)
+        yield SIGN_FOR_STEP, "sgn read as the step", steps
+        for slip, where, fixed in _reindexings(steps, sample):
+            yield f"{SIGN_FOR_STEP}, and {slip}", where, fixed
+    yield from _reindexings(tree, sample)
     for node, fixed in _rebuilt(tree, _swap_products):
         kind = "a matrix product" if node.op == "*" else "a Hadamard product"
         yield f"{kind} where the other product belongs", at(node), fixed

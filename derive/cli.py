@@ -151,13 +151,28 @@ def read_values(path: Path) -> dict:
     return arrays
 
 
-def write_atomically(path: Path, write, example: str) -> None:
+def write_atomically(path: Path, write, example: str, inputs=()) -> None:
     """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename: never a
-    half-written file. ``example`` names a file to suggest when ``path`` is a folder."""
+    half-written file. ``example`` names a file to suggest when ``path`` is a folder. Only a
+    regular file (or none) is replaced: never a device (/dev/null), a link's target, or one of
+    ``inputs`` (the files the command reads)."""
+    from derive.safeio import shown
+
     if path.is_dir():
         raise DeriveError(f"{path}: is a folder; give the file to write, e.g. {path / example}")
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise DeriveError(f"{shown(path)}: not a regular file; derive writes only to a new or "
+                          "regular file")  # fmt: skip
+    for given in inputs:
+        with contextlib.suppress(OSError):
+            if path.exists() and Path(given).exists() and path.samefile(given):
+                raise DeriveError(f"{shown(path)}: is a file this command reads; write the "
+                                  "output elsewhere")  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise DeriveError(f"{shown(path)}: cannot be written ({err.strerror or err})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -165,6 +180,10 @@ def write_atomically(path: Path, write, example: str) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it the usual mode
         os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise DeriveError(f"{shown(path)}: cannot be written ({err.strerror or err})") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

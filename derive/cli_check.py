@@ -368,7 +368,7 @@ def check(
                       if v] + klass  # fmt: skip
             result = check_homework_file(homework, assignment, network, settings, values,
                                          tolerance, others)  # fmt: skip
-            _report(result, json_out)
+            _report(result, json_out, (homework, assignment, *(network or ()), values))
             return
         if merge:
             others = [o for o, v in (("FILE", file), ("--class", class_dir), ("--json", json_out),
@@ -421,10 +421,10 @@ def check(
             check = _QuickCheck(tuple(network or ()), parsed, given,
                                 0.05 if tolerance is None else tolerance)  # fmt: skip
             result = _one(check, file, Limits())
-        _report(result, json_out)
+        _report(result, json_out, (file, assignment, *(network or ()), values))
 
 
-def _report(result, json_out: Path | None) -> None:
+def _report(result, json_out: Path | None, inputs=()) -> None:
     with user_errors():
         if result.error:
             raise DeriveError(result.error)
@@ -432,7 +432,8 @@ def _report(result, json_out: Path | None) -> None:
             from derive.claims.gradebook import to_json_text
 
             text = to_json_text(result.to_json())
-            write_atomically(json_out, lambda f: f.write(text.encode()), "claims.json")
+            write_atomically(json_out, lambda f: f.write(text.encode()), "claims.json",
+                             [p for p in inputs if p is not None])  # fmt: skip
     print_claims(result)
     if json_out is not None:
         typer.echo(shown(json_out))
@@ -462,8 +463,11 @@ def check_homework_file(path: Path, assignment: Path | None, networks, settings,
     if assignment is None and not networks:
         raise DeriveError("--homework needs --network NET.py (the network the write-up is "
                           "about) or --assignment A.yaml")  # fmt: skip
-    if not Path(path).is_file():
+    if not Path(path).exists():
         raise DeriveError(f"{shown(path)}: no such file")
+    if not Path(path).is_file():
+        raise DeriveError(f"{shown(path)}: not a regular file (a folder, a device or a pipe); "
+                          "give the write-up itself")  # fmt: skip
     if assignment is not None:
         from derive.claims.grade import prepare
 

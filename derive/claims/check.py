@@ -230,29 +230,49 @@ class Checker:
         pairs = list(zip(kept, kept[1:]))
         step = functools.partial(self.step, inside=True)
         if self.calculation(entry, sides, meaning):  # E = 1/2 (o - t)^2 = 1.73: at the numbers
-            step = self.number_step
-        full = {numbers[i]: self.timed_step(entry, sides[i], sides[j], meaning, share, step)
-                for i, j in pairs}  # fmt: skip
+            try:
+                truth = self.side_number(sides[0], meaning)
+            except InvalidClaim:
+                truth = None
+            if truth is not None:
+                step = functools.partial(self.number_step, truth=truth)
+        mixed = {k for k in kept if self.jacobians(sides[k], meaning)}  # and other terms
+        full = {}
+        for i, j in pairs:
+            if i in mixed or j in mixed:
+                k = numbers[i if i in mixed else j]
+                full[numbers[i]] = _result(entry, "invalid", f"side {k} writes a Jacobian of one "
+                                           "quantity by another beside other terms, which derive "
+                                           "does not evaluate")  # fmt: skip
+            else:
+                full[numbers[i]] = self.timed_step(entry, sides[i], sides[j], meaning, share,
+                                                   step)  # fmt: skip
         steps = tuple(StepResult.of(numbers[i], numbers[j], full[numbers[i]]) for i, j in pairs)
-        wrong = next((s for s in steps if s.verdict == "incorrect"), None)
-        if wrong is None and not any(s.verdict in PASSING for s in steps):
+        # the ends as well, always: steps can each look right where a side breaks down (a
+        # float64 overflow in the middle), and the final result is what a grade scores
+        ends = steps[0] if len(steps) == 1 else StepResult.of(numbers[0], numbers[-1], (
+            self.timed_step(entry, sides[0], sides[-1], meaning, share, step)))  # fmt: skip
+        right = ends.verdict in PASSING
+        judged = any(s.verdict in PASSING or s.verdict == "incorrect" for s in steps)
+        if not judged and not right:
             return replace(full[steps[0].first], steps=steps)  # nothing could be checked
-        if wrong is None and all(s.verdict in PASSING for s in steps):
+        wrong = next((s for s in steps if s.verdict == "incorrect"), None)
+        unchecked = next((s for s in steps if s.verdict not in PASSING), None)
+        if wrong is None and unchecked is None:
+            if not right and ends.verdict == "incorrect":  # every step looked right
+                return _result(entry, "incorrect", "every step looks right, but the first and "
+                               f"last sides differ: {ends.message}", steps=steps,
+                               ends_right=False)  # fmt: skip
             told = _skipped(numbers, kept, n)
             best = "almost-everywhere" if any(s.verdict != "correct" for s in steps) else "correct"
             return _result(entry, best, f"every step is right ({n} steps{told})", steps=steps)
-        if len(steps) == 1:
-            right = steps[0].verdict in PASSING
-        else:
-            ends = self.timed_step(entry, sides[0], sides[-1], meaning, share, step)
-            right = ends.verdict in PASSING
-        if wrong is None:  # no step is wrong; some could not be checked
-            bad = next(s for s in steps if s.verdict not in PASSING)
-            said = f"{bad.name()} could not be checked: {bad.message}"
-            if right:
-                return _result(entry, "correct", f"the final result is right; {said}",
-                               steps=steps)  # fmt: skip
-            return _result(entry, bad.verdict, said, steps=steps)
+        if wrong is None:  # no step is wrong, one could not be checked: not right either
+            said = f"{unchecked.name()} could not be checked: {unchecked.message}"
+            tail = "; the final result is right" if right else ""
+            if ends.verdict == "incorrect":
+                tail = "; the final result is wrong"
+            return _result(entry, "invalid", said + tail, steps=steps, step=unchecked.first,
+                           ends_right=right)  # fmt: skip
         a, b = sides[numbers.index(wrong.first)], sides[numbers.index(wrong.last)]
         shown = " = ".join(_as_latex(x, meaning) or "?" for x in (a, b))
         tail = ("; the final result is right although this step is wrong" if right
@@ -288,20 +308,34 @@ class Checker:
         except InvalidClaim:
             return False
         samples = {np.shape(values[q.name])[0] for q in self.net.inputs if q.name in values}
-        if samples == {1} and meaning.implicit is None:
-            meaning.implicit = "i"
+        if samples == {1}:  # one sample: a per-sample name is that sample's
+            meaning.implicit = meaning.implicit or "i"
+            meaning.fixed = {**meaning.fixed, m: 1}
         return True
 
-    def number_step(self, entry: ClaimEntry, a: ast.Node, b: ast.Node, meaning) -> ClaimResult:
-        """A step of a calculation: both sides at the numbers, the right one within the
-        tolerance of the left (0.6767 = 0.68 is a rounding, not a slip)."""
-        try:
-            left, right = self.side_number(a, meaning), self.side_number(b, meaning)
-        except InvalidClaim as err:
-            return _result(entry, "invalid", str(err))
-        if not np.isfinite(right):
-            return _result(entry, "invalid", "the right side is not a finite number here")
-        return self.check_number(replace(entry, value=left), None, Fraction(right), None)
+    def number_step(self, entry: ClaimEntry, a: ast.Node, b: ast.Node, meaning,
+                    truth: float) -> ClaimResult:  # fmt: skip
+        """A step of a calculation: a number (or arithmetic of numbers, sigma(0.7384)) is
+        checked against the value of the chain's first side, within the tolerance (0.6767 =
+        0.68 is a rounding, not a slip, but rounding does not add up along the chain); a step
+        between formulas is an identity, at one sample when the numbers have one."""
+        if _constant(a) or _constant(b):
+            side = b if _constant(b) or not _constant(a) else a
+            try:
+                value = self.side_number(side, meaning)
+            except InvalidClaim as err:
+                return _result(entry, "invalid", str(err))
+            if not np.isfinite(value):
+                return _result(entry, "invalid", "a side is not a finite number here")
+            return self.check_number(replace(entry, value=truth), None, Fraction(value), None)
+        result = self.step(entry, a, b, meaning, inside=True)
+        if result.verdict != "invalid":
+            return result
+        try:  # a formula only the numbers can say (a derivative by one entry, w_1)
+            value = self.side_number(b, meaning)
+        except InvalidClaim:
+            return result
+        return self.check_number(replace(entry, value=truth), None, Fraction(value), None)
 
     def side_number(self, node: ast.Node, meaning) -> float:
         x = as_number(node)
@@ -384,6 +418,11 @@ class Checker:
             return written_name(n)
         return None
 
+    def names_entries(self, a: ast.Node, b: ast.Node, meaning) -> bool:
+        """Whether a side names an entry through an alias (h_1: 'h[1]')."""
+        return any(isinstance(n, ast.Name) and meaning.aliases.get(written_name(n), (0, None))[1]
+                   is not None for side in (a, b) for n in _walk(side))  # fmt: skip
+
     def states_chain_rule(self, tree: ast.Node) -> bool:
         """:meth:`chain_rule` for a side on its own (a write-up's dE/dw = dE/do do/dw)."""
         try:
@@ -395,6 +434,13 @@ class Checker:
         """A side that writes the chain rule out with Jacobians of one quantity by another
         (dL/dz dz/dx), or a derivative of an expression by a quantity: on a network these are
         not checked themselves; the steps on either side of them are, bridged."""
+        if self.net is None or meaning.net is not self.net:
+            return False
+        return _only_derivatives(side) and self.jacobians(side, meaning)
+
+    def jacobians(self, side: ast.Node, meaning) -> bool:
+        """Whether a side holds a derivative of another quantity than the loss (dz/dx), or of
+        an expression by a quantity, on a network: what derive does not evaluate."""
         if self.net is None or meaning.net is not self.net:
             return False
         loss = self.net.loss_quantity
@@ -471,6 +517,11 @@ class Checker:
                    repairing: bool = False, slips: bool = True) -> ClaimResult:  # fmt: skip
         self.downstream_only(a, b, meaning)
         setting = self.setting(meaning, entry.text)
+        setting.fixed = dict(meaning.fixed)
+        if self.names_entries(a, b, meaning):  # w_5: 'W1[1,3]' is an entry at these sizes only
+            setting.fixed.update(meaning.net.dims)
+        if meaning.where is not None and meaning.where[1] == "!=":
+            setting.minimum = 2  # so that two indices can differ
         if meaning.net is self.symbols_net:  # an identity of numbers: decided exactly
             used = self.used(a, b, meaning)
             setting.scalar_symbols = all(
@@ -1044,6 +1095,31 @@ def _answer_part(tree: ast.Equation) -> ast.Node:
     """What the student wrote of ask = answer: the answer's sides."""
     sides = tree.sides[1:]
     return sides[0] if len(sides) == 1 else ast.Equation(tuple(sides))
+
+
+def _only_derivatives(node: ast.Node) -> bool:
+    """Whether ``node`` is made of derivatives only, as the chain rule is written out:
+    products, sums over an index, transposes and sums of them (and + 0); no other term, no
+    factor (5 dL/ds ds/db is not the chain rule)."""
+    if isinstance(node, ast.Derivative):
+        return True
+    if isinstance(node, ast.Transpose | ast.Neg):
+        return _only_derivatives(node.operand)
+    if isinstance(node, ast.Sum):
+        return _only_derivatives(node.body)
+    if isinstance(node, ast.BinOp):
+        zero = [isinstance(x, ast.Number) and x.fraction() == 0 for x in (node.left, node.right)]
+        if node.op in ("+", "-") and any(zero):
+            other = node.right if zero[0] else node.left
+            return _only_derivatives(other)
+        if node.op in ("+", "-", "*", "hadamard"):
+            return _only_derivatives(node.left) and _only_derivatives(node.right)
+    return False
+
+
+def _constant(node: ast.Node) -> bool:
+    """A side with no names: a number, arithmetic of numbers, sigma(0.7384)."""
+    return not any(True for _ in _names(node))
 
 
 def _skipped(numbers: tuple[int, ...], kept: list[int], n: int) -> str:

@@ -133,6 +133,8 @@ class Setting:  # noqa: B903
     seed: int = 0
     scalar_symbols: bool = False  # every quantity a number: decide exactly / in high precision
     broken_down: list = field(default_factory=list)  # conditions float64 cannot follow far out
+    fixed: dict = field(default_factory=dict)  # sizes every point must have (see sized)
+    minimum: int = 0  # the smallest size of a dimension (0: any)
 
 
 def compare_formulas(net: Network, a, b, derivation=None, seed: int = 0) -> Comparison:
@@ -148,10 +150,24 @@ def seed_of(secret: bytes, text: str) -> int:
                           "big")  # fmt: skip
 
 
-def size_sets(net: Network) -> list[dict]:
+def size_sets(where) -> list[dict]:
+    """The two sets of sizes random points are drawn at (of a Setting, or a Network)."""
+    net = where.net if isinstance(where, Setting) else where
     first = {**net.dims, m: 3}
     second = {**{d: 2 + k for k, d in enumerate(net.dims)}, m: 2}
+    if isinstance(where, Setting):
+        return list({repr(x): x for x in (sized(where, first), sized(where, second))}.values())
     return [first, second]
+
+
+def sized(setting: Setting, sizes: dict) -> dict:
+    """``sizes`` as the claim allows: the network's own sizes where it names an entry
+    (w_5: 'W1[1,3]' is an entry at those only), one sample in a hand calculation with one,
+    every size at least 2 under a condition i != j (which one entry cannot meet)."""
+    out = {**sizes, **setting.fixed}
+    if setting.minimum:
+        out = {d: (max(v, setting.minimum) if d != m else v) for d, v in out.items()}
+    return out
 
 
 # --- the free indices -------------------------------------------------------------------------
@@ -227,8 +243,8 @@ def decide(lhs: Side, rhs: Side, setting: Setting, quick: bool = False) -> Compa
     """``quick``: random points only (to try a candidate slip or a repair)."""
     rng = np.random.default_rng(setting.seed)
     agreed = 0
-    suspect = None  # a point where only the student's side is not finite
-    for sizes in size_sets(setting.net):
+    suspects: list[Comparison] = []  # points where a side is not finite in float64
+    for sizes in size_sets(setting):
         for scale in SCALES[:3] if quick else SCALES:
             point = random_point(setting.compiled, sizes, rng, scale)
             try:
@@ -238,13 +254,14 @@ def decide(lhs: Side, rhs: Side, setting: Setting, quick: bool = False) -> Compa
             if outcome is None:
                 continue
             if outcome.verdict == "nonfinite":
-                suspect = suspect or outcome
+                suspects.append(outcome)
                 continue
             if outcome.verdict == "different":
                 return outcome
             agreed += 1
-    if suspect is not None and (agreed == 0 or _nonfinite_confirmed(lhs, rhs, setting, suspect)):
-        return replace(suspect, verdict="different")
+    confirmed = _confirmed(lhs, rhs, setting, suspects)
+    if confirmed is not None:
+        return confirmed
     if agreed == 0:
         return Comparison("undecided")
     if quick:
@@ -254,7 +271,10 @@ def decide(lhs: Side, rhs: Side, setting: Setting, quick: bool = False) -> Compa
             outcome = _at(lhs, rhs, point)
         except (InvalidClaim, ValueError, FloatingPointError):
             continue
-        if outcome is not None and outcome.verdict in ("different", "nonfinite"):
+        if outcome is None:
+            continue
+        if outcome.verdict == "different" or outcome.verdict == "nonfinite" and (
+                _confirmed(lhs, rhs, setting, [outcome]) is not None):  # fmt: skip
             return replace(outcome, verdict="different")
     exact = _decide_scalars(lhs, rhs, setting) if setting.scalar_symbols else None
     if exact is not None and (exact.verdict == "different" or exact.how == "proved exactly"):
@@ -339,7 +359,7 @@ def _in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | N
     for k in range(MP_NETWORK_DRAWS):
         if informative == MP_NETWORK_POINTS:
             break
-        sizes = {**{d: 2 + k % 2 for d in net.dims}, m: 2}
+        sizes = sized(setting, {**{d: 2 + k % 2 for d in net.dims}, m: 2})
         try:
             float_point = random_point(setting.compiled, sizes, rng)
             sym_point = shared_sym_point(net, sizes, setting.derivation)
@@ -365,12 +385,12 @@ def _in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | N
 
 
 def _at(lhs: Side, rhs: Side, point) -> Comparison | None:
-    """The sides at one point (every assignment of the free indices): different, equal, or
-    None when they cannot be evaluated there (both infinite, say; no indices meet the claim's
-    condition)."""
+    """The sides at one point (every assignment of the free indices): different, equal,
+    "nonfinite" (a side is not finite at some indices, to be looked at in 50 digits), or None
+    when nothing was compared there (no indices meet the claim's condition; every one on the
+    boundary of the student's own cases)."""
     envs = valued_environments(lhs, point)
-    if not envs:
-        return None
+    compared, suspect = 0, None
     for env, a in envs:
         with np.errstate(all="ignore"):
             a, b = both(lhs, rhs, point, env, a)
@@ -380,26 +400,42 @@ def _at(lhs: Side, rhs: Side, point) -> Comparison | None:
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         finite_a, finite_b = np.isfinite(a), np.isfinite(b)
         if not (finite_a.all() and finite_b.all()):
-            if not finite_a.all():
-                # the left side (derive's formula, where a derivative is asked) breaks down in
-                # float64 here (0/0 where p underflows): no evidence either way
-                return None
-            if np.isnan(b).any() and on_boundary(rhs, point, env):
+            if finite_a.all() and np.isnan(b).any() and on_boundary(rhs, point, env):
                 # a point on the boundary of the right side's own cases, which leave it out
                 # (x < 1 and x > 1 at x = 1): a set of measure zero, no evidence either way
                 continue
-            # the student's side breaks down where derive's does not: at the digits of float64
-            # perhaps (e^{cx} overflowing in a softmax written out), to be confirmed
-            return Comparison("nonfinite", _where(point), env, a, b)
+            both_finite = finite_a & finite_b
+            if both_finite.any() and not np.allclose(a[both_finite], b[both_finite], rtol=RTOL,
+                                                     atol=ATOL * max(1.0, float(np.abs(
+                                                         a[both_finite]).max()))):  # fmt: skip
+                return Comparison("different", _where(point), env, a, b)
+            # a side breaks down here: at the digits of float64 perhaps (0/0 where p
+            # underflows, e^{cx} overflowing in a softmax written out), or for good (log 0)
+            suspect = suspect or Comparison("nonfinite", _where(point), env, a, b)
+            continue
+        compared += 1
         if not np.allclose(a, b, rtol=RTOL, atol=ATOL * max(1.0, float(np.abs(a).max()))):
             return Comparison("different", _where(point), env, a, b)
-    return Comparison("equal")
+    if suspect is not None:
+        return suspect
+    return Comparison("equal") if compared else None
+
+
+MAX_SUSPECTS = 6  # points where a side is not finite in float64, looked at in 50 digits
+
+
+def _confirmed(lhs: Side, rhs: Side, setting: Setting, suspects: list) -> Comparison | None:
+    """The first of the suspect points where the sides differ in 50-digit arithmetic too."""
+    for outcome in suspects[:MAX_SUSPECTS]:
+        if _nonfinite_confirmed(lhs, rhs, setting, outcome):
+            return replace(outcome, verdict="different")
+    return None
 
 
 def _nonfinite_confirmed(lhs: Side, rhs: Side, setting: Setting, outcome) -> bool:
-    """Whether the student's side, not finite at a float64 point, differs there in 50-digit
-    arithmetic too (a real singularity, a log of a negative number) rather than overflowing
-    (inf / inf)."""
+    """Whether the sides, one of them not finite at a float64 point, differ there in 50-digit
+    arithmetic too (one side undefined there and the other not, or two different numbers)
+    rather than overflowing (inf / inf). Where both are undefined, they do not differ."""
     from derive.claims.points import MpPoint, rational_point
 
     point = outcome.point["__point__"]
@@ -409,12 +445,15 @@ def _nonfinite_confirmed(lhs: Side, rhs: Side, setting: Setting, outcome) -> boo
                            setting.derivation, MP_DIGITS)  # fmt: skip
         mpmath = mp_point.backend.mpmath
         with mpmath.workdps(MP_DIGITS):
-            a, b = both(lhs, rhs, mp_point, outcome.env)
-            for x, y in zip(a.reshape(-1), b.reshape(-1)):
-                if not (mpmath.isfinite(x) and mpmath.isfinite(y)):
-                    return True
-                if abs(x - y) > max(abs(x), abs(y), 1) * mpmath.mpf(10) ** (-(MP_DIGITS - 15)):
-                    return True
+            for env in environments(lhs, mp_point, limit=MP_ENVIRONMENTS):
+                a, b = both(lhs, rhs, mp_point, env)
+                for x, y in zip(a.reshape(-1), b.reshape(-1)):
+                    fx, fy = mpmath.isfinite(x), mpmath.isfinite(y)
+                    if fx != fy:
+                        return True
+                    if fx and abs(x - y) > max(abs(x), abs(y), 1) * mpmath.mpf(10) ** (
+                            -(MP_DIGITS - 15)):  # fmt: skip
+                        return True
     except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError, OverflowError,
             AttributeError, KeyError):  # fmt: skip
         return True  # cannot be looked at more closely: the float64 evidence stands
@@ -473,7 +512,7 @@ def boundary_points(lhs: Side, rhs: Side, setting: Setting, rng) -> Iterator[Flo
     if not conds:
         return
     net = setting.net
-    sizes = {**{d: 1 for d in net.dims}, m: 1}
+    sizes = sized(setting, {**{d: 1 for d in net.dims}, m: 1})
     sym_point = shared_sym_point(net, sizes, setting.derivation)
     meanings = [s.meaning for s in (lhs, rhs) if isinstance(s, Tree)]
     if not meanings:
@@ -512,7 +551,7 @@ def ray_points(lhs: Side, rhs: Side, conds: list, setting: Setting, rng) -> Iter
     meaning = next((s.meaning for s in (lhs, rhs) if isinstance(s, Tree)), None)
     if meaning is None:
         return
-    sizes = size_sets(setting.net)[0]
+    sizes = size_sets(setting)[0]
     base = random_point(setting.compiled, sizes, rng)
 
     def at(t: float) -> FloatPoint:
@@ -586,7 +625,7 @@ def far_in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison 
     if not conds or meaning is None:
         return None
     net = setting.net
-    sizes = {**{d: 2 for d in net.dims}, m: 2}
+    sizes = sized(setting, {**{d: 2 for d in net.dims}, m: 2})
     sym_point = shared_sym_point(net, sizes, setting.derivation)
     real = {s for q in net.inputs + net.params if q.content == "real"
             for i in (range(sym_point.m) if q.batched else [None])
@@ -686,7 +725,7 @@ def _float_at(setting: Setting, sizes: dict, sym_point: SymPoint, at: dict, offs
 # --- scalars: exactly, or in high precision ----------------------------------------------------
 def _decide_scalars(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None:
     net = setting.net
-    sizes = {**{d: 1 for d in net.dims}, m: 1}
+    sizes = sized(setting, {**{d: 1 for d in net.dims}, m: 1})
     sym_point = shared_sym_point(net, sizes, setting.derivation)
     try:
         envs = environments(lhs, sym_point, limit=8)
@@ -799,7 +838,7 @@ def _mp_counterexample(lhs, rhs, setting, sym_point, envs, symbols, r, how="",
     from derive.claims.points import MpPoint
 
     net = setting.net
-    sizes = {**{d: 1 for d in net.dims}, m: 1}
+    sizes = sized(setting, {**{d: 1 for d in net.dims}, m: 1})
     last = None
     chosen = points if points is not None else [{s: _generic(r) for s in symbols}
                                                 for _ in range(MP_POINTS)]  # fmt: skip
@@ -926,7 +965,7 @@ KINK_POINTS = 3
 def _at_a_kink(lhs: Side, rhs: Side, setting: Setting) -> Comparison | None:
     """Almost everywhere: the sides differ exactly on a kink (at size one, in rationals)."""
     net = setting.net
-    sizes = {**{d: 1 for d in net.dims}, m: 1}
+    sizes = sized(setting, {**{d: 1 for d in net.dims}, m: 1})
     try:
         sym_point = shared_sym_point(net, sizes, setting.derivation)
         envs = environments(lhs, sym_point, limit=4)

@@ -278,6 +278,7 @@ class Meaning:
     dims: dict[str, object] = field(default_factory=dict)  # size names -> dim symbols
     net: object = None  # the network the names are of (the declared symbols' own, or the real)
     where: tuple[str, str, str] | None = None  # the claim holds when: ("i", "!=", "j")
+    fixed: dict = field(default_factory=dict)  # sizes the claim is read at (one sample: {m: 1})
 
 
 class OffSizes(InvalidClaim):

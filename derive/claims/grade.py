@@ -368,7 +368,8 @@ def points_of(result: ClaimResult, points: float, credit: float) -> float:
     chain_credit); else none."""
     if result.verdict in PASSING:
         return points
-    if result.verdict == "incorrect" and result.ends_right and result.step is not None:
+    if result.verdict in ("incorrect", "invalid") and result.ends_right and (
+            result.step is not None):  # fmt: skip
         return points * credit
     return 0.0
 

@@ -22,6 +22,8 @@ from derive.claims.verdict import PASSING, ClaimResult, FileResult
 from derive.claims.writeup import Chain, Writeup, read_writeup
 from derive.errors import DeriveError
 
+MAX_CHAINS = 600  # chains checked in one write-up
+MAX_NOTES = 300  # formulas listed as not read or not checked (then how many more)
 #: an invalid verdict that says the chain is about something derive does not check here
 NOT_CHECKED = ("unknown name", "only derivatives of the loss")
 
@@ -132,12 +134,16 @@ def reader_for_assignment(assignment) -> Reader:
 
 def check_homework(path: Path, reader: Reader, *, follow_symlinks: bool = True) -> FileResult:
     """Every chain of the write-up at ``path``; a DeriveError only when the file itself
-    cannot be read."""
+    cannot be read. Reading the file is part of its time."""
+    end = time.monotonic() + reader.limits.seconds_per_student
     writeup = read_writeup(Path(path), follow_symlinks=follow_symlinks)
-    return check_writeup(writeup, reader)
+    return check_writeup(writeup, reader, end=end)
 
 
-def check_writeup(writeup: Writeup, reader: Reader) -> FileResult:
+def check_writeup(writeup: Writeup, reader: Reader, end: float | None = None) -> FileResult:
+    """Every chain of ``writeup`` checked (until ``end``, a time.monotonic(); default the
+    limits' seconds from now); each question of the reader scored once, by the worst of the
+    chains that answer it, the others kept without points."""
     from derive.claims.parse import parse_claim
 
     checkers = [Checker(c) for c in reader.contexts]
@@ -145,26 +151,59 @@ def check_writeup(writeup: Writeup, reader: Reader) -> FileResult:
         raise DeriveError("a homework check needs --network NET.py or --assignment A.yaml")
     functions = frozenset().union(*(c.functions for c in reader.contexts))
     asked = [(q, parse_claim(q[1], functions)) for q in reader.questions]
-    end = time.monotonic() + reader.limits.seconds_per_student
+    end = end if end is not None else time.monotonic() + reader.limits.seconds_per_student
     results: list[ClaimResult] = []
     notes = [f"line {u.line}: {u.reason}: {u.text}" for u in writeup.unread]
-    for chain in writeup.chains:
+    for n, chain in enumerate(writeup.chains):
         left = end - time.monotonic()
-        if left < 0.05:
-            notes.append(
-                f"line {chain.line}: not checked: the file's "
-                f"{reader.limits.seconds_per_student:g} s were used up"
+        if left < 0.05 or n >= MAX_CHAINS:
+            why = (
+                f"the file's {reader.limits.seconds_per_student:g} s were used up"
+                if left < 0.05
+                else f"a write-up is checked up to {MAX_CHAINS} formulas"
             )
-            continue
+            notes.append(f"line {chain.line}: not checked, nor what follows: {why}")
+            break
         result = _check_chain(chain, checkers, asked, reader, functions, left)
         if isinstance(result, str):
             notes.append(f"line {chain.line}: {result}")
         else:
             results.append(result)
-    answered = {r.id for r in results if r.max_points is not None}
+    results = _once_each(results, reader)
+    if len(notes) > MAX_NOTES:
+        notes = [
+            *notes[:MAX_NOTES],
+            f"... and {len(notes) - MAX_NOTES} more formulas not read or not checked",
+        ]
+    student = Path(writeup.path).stem
+    return FileResult(Path(writeup.path), student, tuple(results), notes=tuple(notes))
+
+
+def _once_each(results: list[ClaimResult], reader: Reader) -> list[ClaimResult]:
+    """Each question scored once: by the worst of its answers (a wrong answer beside a right
+    one is not hedged into points), the others shown without points; an unanswered question
+    said so."""
+    by_question: dict[str, list[int]] = {}
+    for k, r in enumerate(results):
+        if r.max_points is not None:
+            by_question.setdefault(r.id, []).append(k)
+    out = list(results)
+    for ident, places in by_question.items():
+        scoring = min(places, key=lambda k: (results[k].points or 0, k))
+        for k in places:
+            if k != scoring:
+                r = results[k]
+                out[k] = replace(
+                    r,
+                    id=f"{ident} again",
+                    points=None,
+                    max_points=None,
+                    message=f"{r.message} (another answer to {ident}: the question "
+                    f"is scored by its worst answer, line {results[scoring].line})",
+                )
     for ident, ask, _, points, _ in reader.questions:
-        if ident not in answered:
-            results.append(
+        if ident not in by_question:
+            out.append(
                 ClaimResult(
                     ident,
                     "",
@@ -175,8 +214,7 @@ def check_writeup(writeup: Writeup, reader: Reader) -> FileResult:
                     question=ask,
                 )
             )
-    student = Path(writeup.path).stem
-    return FileResult(Path(writeup.path), student, tuple(results), notes=tuple(notes))
+    return out
 
 
 def _check_chain(chain: Chain, checkers, asked, reader: Reader, functions, left: float):
@@ -189,8 +227,11 @@ def _check_chain(chain: Chain, checkers, asked, reader: Reader, functions, left:
     lhs, rest = readable[0][2], [t for _, _, t in readable[1:]]
     seconds = min(left, reader.limits.seconds_per_answer * len(rest))
     question = next((q for q, tree in asked if lhs == tree or checkers[q[4]].same(lhs, tree)), None)
-    which = [question[4], *reader.also(question[4])] if question else [
-        k for k, checker in enumerate(checkers) if checker.knows(lhs)]  # fmt: skip
+    which = (
+        [question[4], *reader.also(question[4])]
+        if question
+        else [k for k, checker in enumerate(checkers) if checker.knows(lhs)]
+    )
     if not which:
         name = checkers[0].unknown(lhs)
         return f"not checked: derive does not know {name} here ({_first(chain)})"
@@ -199,14 +240,22 @@ def _check_chain(chain: Chain, checkers, asked, reader: Reader, functions, left:
     if question is not None:  # a question of the assignment, answered in the write-up
         ident, ask, kind, points, _ = question
         answer = " = ".join(side.text for _, side, _ in readable[1:])  # ask = answer
-        entry = ClaimEntry(ident, answer, tolerance=reader.tolerance, ask=ask, kind=kind,
-                           numbers=numbers, where=chain.where)  # fmt: skip
+        entry = ClaimEntry(
+            ident,
+            answer,
+            tolerance=reader.tolerance,
+            ask=ask,
+            kind=kind,
+            numbers=numbers,
+            where=chain.where,
+        )
         result = _judged(entry, which, checkers, reader, seconds)
         scored = _scored(_told(result, chain, failed), points, reader.credit)
         return replace(scored, question=ask)
     text = " = ".join(side.text for _, side, _ in readable)
-    entry = ClaimEntry(f"line {chain.line}", text, tolerance=reader.tolerance, numbers=numbers,
-                       where=chain.where)  # fmt: skip
+    entry = ClaimEntry(
+        f"line {chain.line}", text, tolerance=reader.tolerance, numbers=numbers, where=chain.where
+    )
     result = _judged(entry, which, checkers, reader, seconds)
     if result.verdict == "invalid" and result.message.startswith(NOT_CHECKED):
         return f"not checked: {result.message} ({_first(chain)})"
@@ -272,10 +321,25 @@ def _told(result: ClaimResult, chain: Chain, failed) -> ClaimResult:
         message += (
             f" (for {a} {'=' if op == '=' else 'different from'} {b}, as the text before it says)"
         )
+    changes = {}
     if failed:
         sides = ", ".join(str(k) for k, _ in failed)
-        message += f" (side {sides} could not be read: {failed[0][1]})"
-    return replace(result, message=message, line=chain.line, claim=chain.text)
+        said = f"side {sides} could not be read: {failed[0][1]}"
+        if result.verdict in PASSING:  # what could not be read is not right either
+            last = failed[-1][0] == len(chain.sides)
+            message = (
+                f"the final side could not be read ({said}); the steps before it are right"
+                if last
+                else f"every step derive could read is right, but {said}"
+            )
+            changes = {
+                "verdict": "invalid",
+                "step": failed[0][0] - 1,
+                "ends_right": None if last else True,
+            }
+        else:
+            message += f" ({said})"
+    return replace(result, message=message, line=chain.line, claim=chain.text, **changes)
 
 
 def _scored(result: ClaimResult, points: float, credit: float) -> ClaimResult:

@@ -136,7 +136,7 @@ def _blank_indicator_arguments(text: str) -> str:
     the condition: the indicator function of the set, evaluated at its variable."""
 
     def blank(m: re.Match) -> str:
-        if not re.search(rf"(?<![A-Za-z\\]){m.group(3)}(?![A-Za-z])", m.group(1)):
+        if not re.search(rf"(?<![A-Za-z\\]){m.group(3)}(?![A-Za-z_])", m.group(1)):
             return m.group()
         start = m.start(2) - m.start()
         return m.group()[:start] + " " * len(m.group(2))

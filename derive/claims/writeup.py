@@ -22,6 +22,7 @@ pieces go to :func:`derive.claims.parse.parse_claim` with every other student in
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,9 +165,9 @@ def read_writeup(path: Path, *, follow_symlinks: bool = True) -> Writeup:
 
 
 def parse_writeup(text: str, kind: str = "md", path: Path = Path("homework.md")) -> Writeup:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Macs' line ends too
     lines = _LineIndex(text)
-    if kind == "tex":
-        text = _without_comments(text)
+    text = _hidden_blanked(text, kind)
     blocks, unread = _display_blocks(text, kind, lines)
     chains: list[Chain] = []
     reader = _Chains(lines, chains, unread)
@@ -209,8 +210,6 @@ class _LineIndex:
         self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
     def line(self, offset: int) -> int:
-        import bisect
-
         return bisect.bisect_right(self.starts, offset)
 
 
@@ -226,43 +225,84 @@ def _excerpt(text: str, n: int = 60) -> str:
 
 def _display_blocks(text: str, kind: str, lines: _LineIndex):
     """The (start, end) offsets of every display formula's content, in order, and what could
-    not be read (an unclosed block)."""
+    not be read (an unclosed block). Every closer and blank line is found once, so a file of
+    many unclosed blocks is read in linear time."""
     envs = "|".join(DISPLAY)
     opener = re.compile(rf"\$\$|\\\[|\\begin\s*\{{\s*({envs})(\*?)\s*\}}")
+    dollars = [m.start() for m in re.finditer(r"\$\$", text)]
+    brackets = [m.start() for m in re.finditer(r"\\\]", text)]
+    ends: dict[str, list[tuple[int, int]]] = {}
+    for m in re.finditer(r"\\end\s*\{\s*([A-Za-z]+\*?)\s*\}", text):
+        ends.setdefault(m.group(1), []).append((m.start(), m.end()))
+    blanks = [m.start() for m in re.finditer(r"\n[ \t\r]*\n", text)] if kind == "md" else []
     blocks, unread = [], []
     pos = 0
     while True:
         m = opener.search(text, pos)
         if m is None:
             break
-        if m.group() == "$$":
-            close = re.compile(r"\$\$")
-        elif m.group() == "\\[":
-            close = re.compile(r"\\\]")
-        else:
-            close = re.compile(r"\\end\s*\{\s*" + re.escape(m.group(1) + m.group(2)) + r"\s*\}")
         start = m.end()
-        c = close.search(text, start)
-        blank = re.compile(r"\n[ \t\r]*\n").search(text, start) if kind == "md" else None
-        if c is None or (blank is not None and blank.start() < c.start()):
-            stop = blank.start() if blank is not None else len(text)
+        if m.group() == "$$":
+            close = _next(dollars, start, lambda p: (p, p + 2))
+        elif m.group() == "\\[":
+            close = _next(brackets, start, lambda p: (p, p + 2))
+        else:
+            found = ends.get(m.group(1) + m.group(2), [])
+            k = bisect.bisect_left(found, (start, start))
+            close = found[k] if k < len(found) else None
+        blank = _next(blanks, start, lambda p: (p, p))
+        if close is None or (blank is not None and blank[0] < close[0]):
+            stop = blank[0] if blank is not None else m.end()
             unread.append(
                 Unread(
                     lines.line(m.start()),
-                    _excerpt(text[m.start() : stop]),
+                    _excerpt(text[m.start() : max(stop, m.end() + 60)]),
                     f"not read: {shown(m.group(), 20)} is never closed",
                 )
             )
-            pos = stop if stop > m.end() else m.end()
+            pos = max(stop, m.end())
             continue
-        content_start = start
         if m.group(1):  # \begin{align} ... : its own rows
-            content_start = m.start()
-            blocks.append((content_start, c.end()))
+            blocks.append((m.start(), close[1]))
         else:
-            blocks.append((start, c.start()))
-        pos = c.end()
+            blocks.append((start, close[0]))
+        pos = close[1]
     return blocks, unread
+
+
+def _next(positions: list[int], start: int, span):
+    k = bisect.bisect_left(positions, start)
+    return span(positions[k]) if k < len(positions) else None
+
+
+def _hidden_blanked(text: str, kind: str) -> str:
+    """What a reader never sees blanked (its newlines kept, so lines stay): Markdown's
+    <!-- comments -->, and \\iffalse ... \\fi and the comment environment; LaTeX's % comments.
+    A student's answer hidden there is not an answer."""
+    spans = [(r"\\iffalse(?![A-Za-z])", r"\\fi(?![A-Za-z])"),
+             (r"\\begin\s*\{comment\}", r"\\end\s*\{comment\}")]  # fmt: skip
+    if kind == "md":
+        spans.append(("<!--", "-->"))
+    out = text
+    for left, right in spans:
+        opening, closing = re.compile(left), re.compile(right)
+        pieces, pos = [], 0
+        while True:
+            a = opening.search(out, pos)
+            if a is None:
+                pieces.append(out[pos:])
+                break
+            b = closing.search(out, a.end())
+            stop = len(out) if b is None else b.end()
+            pieces.append(out[pos : a.start()])
+            pieces.append(re.sub(r"[^\n]", " ", out[a.start() : stop]))
+            pos = stop
+            if b is None:
+                break
+        out = "".join(pieces)
+    if kind == "tex":
+        out = _without_comments(out)
+    return out
 
 
 # --- a formula into chains ------------------------------------------------------------------
@@ -352,21 +392,33 @@ _CONDITION = re.compile(
     r"([ijkl])\s*\$?",
     re.IGNORECASE,
 )
-_OTHERWISE = re.compile(r"\b(?:otherwise|else)\b", re.IGNORECASE)
+_OTHERWISE = re.compile(r"(?:otherwise|else|and otherwise|in the other case)", re.IGNORECASE)
 
 
 def condition(prose: str, before: tuple | None) -> tuple[str, str, str] | None:
-    """The condition on two indices the prose just before a formula states (``When $i \\neq
-    k$:``, ``So when i = j``), ``Otherwise`` the opposite of the one before; None when it
-    states none."""
-    lead = prose.strip()[-200:]
-    if not lead:
+    """The condition on two indices that the prose just before a formula states, as its whole
+    lead-in (``When $i \\neq k$:``, ``So when i = j:``, ``and (for $i \\neq j$)``, ``For $i =
+    j$ the diagonal entries:``), ``Otherwise:`` the opposite of the one before; None when the
+    lead-in states none (a condition inside a sentence about something else, ``1 if i = j and 0
+    otherwise``, ``except for i = j``, is not a condition of the formula)."""
+    prose = re.sub(r"(\$\$|\\\[)\s*$", "", prose.strip())  # the formula's own opener
+    lines = [line.strip() for line in prose.strip().splitlines() if line.strip()]
+    if not lines:
         return before
-    found = list(_CONDITION.finditer(lead))
-    if found:
-        a, op, b = found[-1].groups()
+    lead = lines[-1]
+    if len(lead) > 80:
+        return None
+    m = _CONDITION.search(lead)
+    if m is not None:
+        said = lead[: m.start()].lower()
+        after = lead[m.end() :]
+        if len(said.split()) > 2 or re.search(r"except|unless|not|[.;]", said + after):
+            return None
+        if re.search(r"\b(?:otherwise|else|and|or)\b", after, re.IGNORECASE):
+            return None
+        a, op, b = m.groups()
         return (a, "=" if op == "=" else "!=", b)
-    if _OTHERWISE.search(lead) and before is not None:
+    if _OTHERWISE.fullmatch(lead.strip(" ():,")) and before is not None:
         a, op, b = before
         return (a, "!=" if op == "=" else "=", b)
     return None
@@ -393,12 +445,13 @@ def _segments(text: str, start: int, end: int):
     segment: list[tuple[str, int, int]] = []
     envs: list[str] = []  # inner environments open (cases, bmatrix, ...)
     stack: list[str] = []  # braces open: "b" a group, "u" an unwrapped command's argument
+    groups = 0  # the "b" in stack
     parens = 0  # ( [ \left at the top level, within the row
     i = 0
     while i < len(tokens):
         tok, at = tokens[i]
         i += 1
-        top = not envs and "b" not in stack
+        top = not envs and not groups
         begin = re.match(r"\\begin\s*\{\s*([A-Za-z]+\*?)", tok)
         endm = re.match(r"\\end\s*\{\s*([A-Za-z]+\*?)", tok)
         name = tok[1:].rstrip("*") if re.fullmatch(r"\\[A-Za-z]+\*?", tok) else None
@@ -437,16 +490,18 @@ def _segments(text: str, start: int, end: int):
             continue
         elif tok == "{":
             stack.append("b")
+            groups += 1
         elif tok == "}":
             if stack and stack.pop() == "u":
                 continue
+            groups = max(0, groups - 1)
         elif top and (tok in OPENERS or tok.startswith("\\left") or tok in ("\\{", "\\lbrace")):
             parens += 1
             segment.append((tok, at, 0))
             continue
         elif top and (tok in CLOSERS or tok.startswith("\\right") or tok in ("\\}", "\\rbrace")):
             parens = max(0, parens - 1)
-        depth = 0 if (not envs and "b" not in stack and parens == 0) else 1
+        depth = 0 if (not envs and not groups and parens == 0) else 1
         segment.append((tok, at, depth))
     yield segment
 

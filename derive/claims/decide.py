@@ -259,6 +259,8 @@ def decide(lhs: Side, rhs: Side, setting: Setting, quick: bool = False) -> Compa
             if outcome.verdict == "different":
                 return outcome
             agreed += 1
+    if quick and suspects:  # trying a repair: one that needs 50 digits is no candidate
+        return replace(suspects[0], verdict="different")
     confirmed = _confirmed(lhs, rhs, setting, suspects)
     if confirmed is not None:
         return confirmed
@@ -421,7 +423,7 @@ def _at(lhs: Side, rhs: Side, point) -> Comparison | None:
     return Comparison("equal") if compared else None
 
 
-MAX_SUSPECTS = 6  # points where a side is not finite in float64, looked at in 50 digits
+MAX_SUSPECTS = 4  # points where a side is not finite in float64, looked at in 50 digits
 
 
 def _confirmed(lhs: Side, rhs: Side, setting: Setting, suspects: list) -> Comparison | None:

@@ -49,3 +49,23 @@ def test_the_first_step_wrong_and_the_ends_wrong(checker):
 def test_a_two_sided_claim_names_no_step(checker):
     got = check(checker, r"\sigma(-x)", r"\sigma(x)")
     assert got.verdict == "incorrect" and got.step is None
+
+
+def test_a_chain_with_a_remark_and_a_tag(checker):
+    """An aligned block as a write-up has it: the remark and the tag are not sides."""
+    from derive.claims.homework import Reader, check_writeup
+    from derive.claims.writeup import parse_writeup
+
+    rows = [r"\text{softplus}(x) - \text{softplus}(-x) &= \log(1+e^x) - \log(1+e^{-x}) "
+            r"\quad \text{(the definition)} \\",
+            r"&= \log\frac{1+e^x}{1+e^{-x}} \tag{5} \\",
+            r"&= \log e^x \qquad (\text{since } 1 + e^x = e^x (1 + e^{-x})) \\",
+            r"&= x."]  # fmt: skip
+    text = "$$\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}$$\n"
+    reader = Reader((checker.context,))
+    (right,) = check_writeup(parse_writeup(text), reader).claims
+    assert (right.verdict, right.line, len(right.steps)) == ("correct", 2, 4), right.message
+    wrong = text.replace(r"\log\frac{1+e^x}{1+e^{-x}}", r"\frac{\log(1+e^x)}{\log(1+e^{-x})}")
+    (got,) = check_writeup(parse_writeup(wrong), reader).claims
+    assert (got.verdict, got.step, got.ends_right) == ("incorrect", 2, True), got.message
+    assert [s.verdict for s in got.steps] == ["correct", "incorrect", "incorrect", "correct"]

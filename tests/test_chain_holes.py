@@ -6,6 +6,7 @@ each case here failed once."""
 from __future__ import annotations
 
 import pytest
+from conftest import EXAMPLES
 
 import derive
 from derive.claims.check import Checker, Context
@@ -13,7 +14,6 @@ from derive.claims.claimfile import ClaimEntry, Symbol
 from derive.claims.homework import Reader, check_writeup, reader_for_assignment
 from derive.claims.verdict import PASSING
 from derive.claims.writeup import parse_writeup
-from tests.conftest import EXAMPLES
 
 R = r"\frac{1}{m}\sum_{i=1}^{m}(\mathbf{p}^i - \mathbf{y}^i)"  # dJ/db_2 of the MLP, right
 L = r"\frac{\partial J}{\partial \mathbf{b}_2}"

@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import DATA, EXAMPLES
 
 from derive.claims.assignment import Limits
 from derive.claims.check import Context
 from derive.claims.grade import loaded
 from derive.claims.homework import Reader, check_writeup
 from derive.claims.writeup import MAX_FORMULAS, parse_writeup
-from tests.conftest import DATA, EXAMPLES
 
 HOMEWORK = DATA / "homework"
 COURSE = EXAMPLES / "course"
@@ -402,7 +402,7 @@ def test_the_json_verdicts_are_written_whole(cli, tmp_path):
 def test_the_readme_shows_what_the_command_prints(cli, monkeypatch):
     import re
 
-    from tests.conftest import ROOT
+    from conftest import ROOT
 
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("### Checking a whole write-up") :]

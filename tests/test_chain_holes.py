@@ -17,6 +17,7 @@ from derive.claims.writeup import parse_writeup
 
 R = r"\frac{1}{m}\sum_{i=1}^{m}(\mathbf{p}^i - \mathbf{y}^i)"  # dJ/db_2 of the MLP, right
 L = r"\frac{\partial J}{\partial \mathbf{b}_2}"
+CR = r"\frac{\partial J}{\partial \mathbf{s}_2}\frac{\partial \mathbf{s}_2}{\partial \mathbf{b}_2}"
 SYMBOLS = {"x": Symbol("x"), "c": Symbol("c"), "v": Symbol("v", rows="n")}
 
 
@@ -83,6 +84,26 @@ WRONG = {
                                            r"= 1]) + \mathbf{y}^i \circ \log \mathbf{y}^i", None),
     "undefined everywhere beside |0|": ("mlp", L + r" = 42\mathbf{b}_2 + \sqrt{-1 - J^2} + |0|",
                                         None),
+    # the chain rule written out is bridged only when it is the chain rule of the first side
+    "the chain rule with a minus sign": ("mlp", f"{L} = -{CR} = {R}", None),
+    "the chain rule twice": ("mlp", f"{L} = {CR} + {CR} = {R}", None),
+    "the chain rule through a quantity b_2 does not feed": ("mlp", f"{L} = \\frac{{\\partial J}}"
+        r"{\partial \mathbf{h}}\frac{\partial \mathbf{h}}{\partial \mathbf{b}_2} = " + R, None),
+    "the chain rule summed over two samples": ("mlp", f"{L} = \\sum_{{i=1}}^{{2}} \\frac{{"
+        r"\partial J}{\partial \mathbf{s}_2^i}\frac{\partial \mathbf{s}_2^i}{\partial "
+        r"\mathbf{b}_2} = " + R, None),
+    "a derivative of 2J": ("mlp", f"{L} = \\frac{{\\partial (2J)}}{{\\partial "
+                           f"\\mathbf{{b}}_2}} = {R}", None),
+    # a hand calculation: every side at the numbers, formulas exactly
+    "a formula between numbers": ("hand", r"E = 1.73 = \frac{1}{2}(\theta + t)^2 = 1.73", None),
+    "E + 1 between numbers": ("hand", r"E = 1.7336 = E + 1 = 1.7336", None),
+    "a number first": ("hand", r"5 = E = 5", None),
+    "a formula off by 2%": ("hand", r"E = 1.02 \cdot \frac{1}{2}(\theta - t)^2 = 1.73", None),
+    # a size the two sets of random sizes both had
+    "the softmax of two entries as a sigmoid": ("symbols", r"S(\mathbf{v})_1 = \sigma(v_1 - v_2)",
+                                                None),
+    "a sum of three written out": ("mlp", r"\mathbf{1}^T \mathbf{b}_1 = b_{1,1} + b_{1,2} + "
+                                   r"b_{1,3}", None),
 }  # fmt: skip
 
 RIGHT = {
@@ -124,6 +145,34 @@ def test_a_condition_inside_a_sentence_about_something_else_is_not_the_formula_s
     assert got.verdict == "incorrect", got.message
 
 
+def test_hedging_and_conditions_earn_nothing(tmp_path):
+    """An unreadable wrong answer beside a right one; a condition that narrows a question;
+    the sample letter of the question's left side changed."""
+    from derive.claims.assignment import read_assignment
+
+    reader = reader_for_assignment(read_assignment(EXAMPLES / "homework.yaml"))
+    rw = r"\frac{1}{m}\sum_{i=1}^{m}(\mathbf{p}^i - \mathbf{y}^i)(\mathbf{h}^i)^T"
+    lw = r"\frac{\partial J}{\partial W_2}"
+    ds = r"\frac{1}{m}W_2^T(\mathbf{p}^i - \mathbf{y}^i) \circ \mathbf{1}[\mathbf{s}_1^i > 0]"
+    texts = [
+        f"$${lw} = 2{rw} \\oslash 3$$\n\nor\n\n$${lw} = {rw}$$\n",
+        f"$$\\frac{{\\partial J}}{{\\partial \\mathbf{{s}}_1^j}} = {ds}$$\n",
+    ]
+    for text in texts:
+        got = check_writeup(parse_writeup(text), reader)
+        assert got.points == 0, [(c.id, c.verdict, c.points) for c in got.claims]
+    task = tmp_path / "a.yaml"
+    task.write_text(
+        "assignment: j\nsymbols: {v: {vector: n}}\nfunctions: {S: softmax}\nquestions:\n"
+        "  - {id: J, points: 2, network: null,\n"
+        "     ask: '\\frac{\\partial S(\\mathbf{v})_i}{\\partial v_j}'}\n"
+    )
+    reader = reader_for_assignment(read_assignment(task))
+    text = ("When $i = j$:\n\n$$\\frac{\\partial S(\\mathbf{v})_i}{\\partial v_j} = "
+            "S(\\mathbf{v})_i(1 - S(\\mathbf{v})_i)$$\n")  # fmt: skip
+    assert check_writeup(parse_writeup(text), reader).points == 0
+
+
 def test_an_unreadable_final_side_is_not_a_right_answer(checkers):
     text = f"$${L} = {R} = 2 \\cdot {R} \\big|$$\n"
     (got,) = check_writeup(parse_writeup(text), Reader((checkers["mlp"].context,))).claims
@@ -138,6 +187,9 @@ def test_an_unreadable_final_side_is_not_a_right_answer(checkers):
         r"{{\partial W_2}} = {RW}",  # a factor before the chain rule
         r"{RW} = 2{RW} \oslash 3",  # an unreadable final side
         "{RW} = 2{RW} = {RW}",  # a wrong step (the final result right)
+        "-\\frac{{\\partial J}}{{\\partial \\mathbf{{s}}_2}}\\frac{{\\partial \\mathbf{{s}}_2}}"
+        "{{\\partial W_2}} = {RW}",  # the chain rule with a minus sign
+        "{RW} \\quad 2",  # a factor after the answer, apart
     ],
 )
 def test_a_chain_answer_with_a_wrong_or_unchecked_step_earns_no_points(answer):

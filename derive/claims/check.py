@@ -49,6 +49,7 @@ from derive.expr import Expr, Leaf, Quantity, m, substitute, sym
 from derive.graph import Network
 
 SECONDS_PER_CLAIM = 10.0
+EXACT = 1e-9  # relative: a formula evaluated at the numbers is no rounding
 REPEAT = 0.1  # s between alarms once a time limit is up, until one is heard
 ROUND = 6  # significant digits of the numbers shown
 
@@ -204,6 +205,8 @@ class Checker:
             _no_restating(tree)  # (a chain's working may, its final result may not)
         if entry.kind == "number" and entry.number is None and len(tree.sides) > 2:
             # a hand calculation's chain, E = 1/2 (o - t)^2 = 1.73: every step, at the numbers
+            if as_number(tree.sides[-1]) is None:
+                raise InvalidClaim("this question asks for a number: end with one, like -0.0045")
             return self.chain(replace(entry, kind="claim", numbered=True), tree.sides, meaning)
         if entry.kind == "number":
             number = entry.number
@@ -224,7 +227,7 @@ class Checker:
             range(1, len(sides) + 1))  # the sides as written  # fmt: skip
         n = numbers[-1] - 1  # steps as written
         kept = [k for k, side in enumerate(sides) if k in (0, len(sides) - 1)
-                or not self.chain_rule(side, meaning)]  # fmt: skip
+                or not self.chain_rule(side, meaning, sides[0])]  # fmt: skip
         left = signal.getitimer(signal.ITIMER_REAL)[0] if hasattr(signal, "getitimer") else 0
         share = max(left / len(kept) - 0.05, 0.2) if left else SECONDS_PER_CLAIM
         pairs = list(zip(kept, kept[1:]))
@@ -235,7 +238,7 @@ class Checker:
             except InvalidClaim:
                 truth = None
             if truth is not None:
-                step = functools.partial(self.number_step, truth=truth)
+                step = functools.partial(self.number_step, truth=truth, first=sides[0])
         mixed = {k for k in kept if self.jacobians(sides[k], meaning)}  # and other terms
         full = {}
         for i, j in pairs:
@@ -314,28 +317,33 @@ class Checker:
         return True
 
     def number_step(self, entry: ClaimEntry, a: ast.Node, b: ast.Node, meaning,
-                    truth: float) -> ClaimResult:  # fmt: skip
-        """A step of a calculation: a number (or arithmetic of numbers, sigma(0.7384)) is
-        checked against the value of the chain's first side, within the tolerance (0.6767 =
-        0.68 is a rounding, not a slip, but rounding does not add up along the chain); a step
-        between formulas is an identity, at one sample when the numbers have one."""
-        if _constant(a) or _constant(b):
-            side = b if _constant(b) or not _constant(a) else a
-            try:
-                value = self.side_number(side, meaning)
-            except InvalidClaim as err:
-                return _result(entry, "invalid", str(err))
-            if not np.isfinite(value):
-                return _result(entry, "invalid", "a side is not a finite number here")
-            return self.check_number(replace(entry, value=truth), None, Fraction(value), None)
-        result = self.step(entry, a, b, meaning, inside=True)
-        if result.verdict != "invalid":
-            return result
-        try:  # a formula only the numbers can say (a derivative by one entry, w_1)
+                    truth: float, first: ast.Node) -> ClaimResult:  # fmt: skip
+        """A step a = b of a calculation. b is checked at the numbers against the value of the
+        chain's first side: a number (or arithmetic of numbers, sigma(0.7384)) within the
+        tolerance, as a student rounds (0.6767 = 0.68; roundings do not add up along the chain);
+        a formula exactly. A step between two formulas is also an identity: at one point, the
+        numbers can show a formula wrong but never right."""
+        try:
             value = self.side_number(b, meaning)
-        except InvalidClaim:
-            return result
-        return self.check_number(replace(entry, value=truth), None, Fraction(value), None)
+        except InvalidClaim as err:
+            return _result(entry, "invalid", str(err))
+        if not np.isfinite(value):
+            return _result(entry, "invalid", "a side is not a finite number here")
+        if _constant(b):
+            return self.check_number(replace(entry, value=truth), None, Fraction(value), None)
+        exact = replace(entry, value=truth, tolerance=EXACT, abs_tolerance=0.0)
+        at_numbers = self.check_number(exact, None, Fraction(value), None)
+        if at_numbers.verdict != "correct":
+            return at_numbers  # a formula wrong at the numbers is wrong
+        if _constant(a):  # 1.73 = 1/2 (o - t)^2: the formula against the chain's first side
+            if _constant(first):
+                return at_numbers
+            a = first
+        result = self.step(entry, a, b, meaning, inside=True)
+        if result.verdict == "invalid":
+            said = "right at the homework's numbers, which does not make a formula right, "
+            return _result(entry, "invalid", f"{said}and not checked as one: {result.message}")
+        return result
 
     def side_number(self, node: ast.Node, meaning) -> float:
         x = as_number(node)
@@ -389,7 +397,7 @@ class Checker:
                            for d in (a, b)):  # fmt: skip
                     return False
                 qa, qb = self.resolve_var(a, meaning), self.resolve_var(b, meaning)
-                return qa[0] == qb[0] and qa[2:] == qb[2:]
+                return qa == qb  # the quantity, its sample letter, its entry
         except InvalidClaim:
             return False
         return False
@@ -423,20 +431,75 @@ class Checker:
         return any(isinstance(n, ast.Name) and meaning.aliases.get(written_name(n), (0, None))[1]
                    is not None for side in (a, b) for n in _walk(side))  # fmt: skip
 
-    def states_chain_rule(self, tree: ast.Node) -> bool:
+    def states_chain_rule(self, tree: ast.Node, lhs: ast.Node | None = None) -> bool:
         """:meth:`chain_rule` for a side on its own (a write-up's dE/dw = dE/do do/dw)."""
         try:
-            return self.chain_rule(tree, self.meaning_for(ast.Equation((tree, tree))))
+            meaning = self.meaning_for(ast.Equation((lhs or tree, tree)))
+            return self.chain_rule(tree, meaning, lhs)
         except InvalidClaim:
             return False
 
-    def chain_rule(self, side: ast.Node, meaning) -> bool:
-        """A side that writes the chain rule out with Jacobians of one quantity by another
-        (dL/dz dz/dx), or a derivative of an expression by a quantity: on a network these are
-        not checked themselves; the steps on either side of them are, bridged."""
-        if self.net is None or meaning.net is not self.net:
+    def chain_rule(self, side: ast.Node, meaning, lhs: ast.Node | None = None) -> bool:
+        """A side that writes the chain rule out for ``lhs`` (the chain's first side, dL/dx):
+        a product of Jacobians dL/dz dz/dx from the loss down to x, each by a quantity its
+        numerator is computed from, summed over the samples or over the loss's parts. On a
+        network such a side is not evaluated; the steps on either side of it are, bridged.
+        Anything else with a Jacobian in it (a minus sign, a factor, a wrong path) is not the
+        chain rule and is no step derive can check."""
+        if self.net is None or meaning.net is not self.net or lhs is None:
             return False
-        return _only_derivatives(side) and self.jacobians(side, meaning)
+        if not (_only_derivatives(side) and self.jacobians(side, meaning)):
+            return False
+        if not isinstance(lhs, ast.Derivative):
+            return False
+        try:
+            start = self.quantity_of(lhs.f, meaning)
+            end = self.resolve_var(lhs, meaning)[0]
+            terms = _terms(_samples_summed(side))
+            paths = [self.path(t, meaning) for t in terms]
+        except InvalidClaim:
+            return False
+        if any(p is None or p[1] != end for p in paths):
+            return False
+        starts = [p[0] for p in paths]
+        if starts == [start]:
+            return True
+        from derive.render.context import unit_parts  # L = L_A + L_B: dL/dx = dL_A/dx + ...
+
+        parts = unit_parts(self.derivation) if start == self.net.loss_quantity else frozenset()
+        return len(set(starts)) == len(starts) and set(starts) <= parts and len(starts) > 1
+
+    def quantity_of(self, node: ast.Node, meaning) -> Quantity:
+        """The quantity a name (the numerator of a derivative, p^i) means; InvalidClaim if
+        none."""
+        if isinstance(node, ast.Sup) and isinstance(node.exponent, ast.Name) and (
+                node.exponent.base in INDEX_LETTERS and node.exponent.sub is None):  # fmt: skip
+            node = node.base
+        if not isinstance(node, ast.Name):
+            raise InvalidClaim("not a name")
+        if written_name(node) in meaning.aliases:
+            return meaning.aliases[written_name(node)][0]
+        plain = ast.Name(node.base, node.sub, node.accents, None)
+        q = meaning.names.get(key_of(node)) or meaning.names.get(key_of(plain))
+        if q is None:
+            raise InvalidClaim(f"unknown name {node.base}")
+        return q
+
+    def path(self, term: ast.Node, meaning) -> tuple[Quantity, Quantity] | None:
+        """(first numerator, last variable) of a product of Jacobians that telescopes, each
+        by a quantity its numerator is computed from (dL/dz dz/dx: L, x); None otherwise."""
+        edges = []
+        for factor in _factors(term):
+            if not isinstance(factor, ast.Derivative):
+                return None
+            a, b = self.quantity_of(factor.f, meaning), self.resolve_var(factor, meaning)[0]
+            if a not in downstream(self.net, b):
+                return None
+            edges.append((a, b))
+        for order in (edges, edges[::-1]):  # dL/dz dz/dx, or (dz/dx)^T dL/dz
+            if all(x[1] == y[0] for x, y in zip(order, order[1:])):
+                return order[0][0], order[-1][1]
+        return None
 
     def jacobians(self, side: ast.Node, meaning) -> bool:
         """Whether a side holds a derivative of another quantity than the loss (dz/dx), or of
@@ -1095,6 +1158,37 @@ def _answer_part(tree: ast.Equation) -> ast.Node:
     """What the student wrote of ask = answer: the answer's sides."""
     sides = tree.sides[1:]
     return sides[0] if len(sides) == 1 else ast.Equation(tuple(sides))
+
+
+def _samples_summed(node: ast.Node) -> ast.Node:
+    """The body of a sum over the samples (no limits, or 1 to m), else the node itself."""
+    if isinstance(node, ast.Sum) and node.exclude is None:
+        low, up = node.lower, node.upper
+        plain = low is None and up is None
+        samples = (isinstance(low, ast.Number) and low.fraction() == 1 and isinstance(up, ast.Name)
+                   and up.base == "m" and up.sub is None)  # fmt: skip
+        if plain or samples:
+            return node.body
+        raise InvalidClaim("a sum over other indices than the samples")
+    return node
+
+
+def _terms(node: ast.Node) -> list[ast.Node]:
+    """The terms of a sum a + b + c (a minus sign is no chain rule)."""
+    if isinstance(node, ast.BinOp) and node.op == "+":
+        return _terms(node.left) + _terms(node.right)
+    if isinstance(node, ast.BinOp) and node.op == "-" or isinstance(node, ast.Neg):
+        raise InvalidClaim("a difference")
+    return [node]
+
+
+def _factors(node: ast.Node) -> list[ast.Node]:
+    """The factors of a product, transposes taken off."""
+    if isinstance(node, ast.Transpose):
+        return _factors(node.operand)
+    if isinstance(node, ast.BinOp) and node.op in ("*", "hadamard"):
+        return _factors(node.left) + _factors(node.right)
+    return [node]
 
 
 def _only_derivatives(node: ast.Node) -> bool:

@@ -155,6 +155,9 @@ def size_sets(where) -> list[dict]:
     net = where.net if isinstance(where, Setting) else where
     first = {**net.dims, m: 3}
     second = {**{d: 2 + k for k, d in enumerate(net.dims)}, m: 2}
+    # every size other than in the first set, so that no formula right at one size only
+    # (the softmax of two entries as a sigmoid) passes
+    second = {d: (v + 1 if d != m and v == first.get(d) else v) for d, v in second.items()}
     if isinstance(where, Setting):
         return list({repr(x): x for x in (sized(where, first), sized(where, second))}.values())
     return [first, second]
@@ -468,9 +471,27 @@ def on_boundary(side: Side, point, env: dict) -> bool:
     if not isinstance(side, Tree):
         return False
     for cond in side.conditions()[:16]:
+        if not _varies(cond, side.meaning):
+            continue  # |0|, or a condition on a label (1[y^i = 1]): no boundary a point is on
         value = _float(Tree(cond, side.meaning), point, env)
         if value.size and (value == 0).any():
             return True
+    return False
+
+
+def _varies(cond: ast.Node, meaning: Meaning) -> bool:
+    """Whether a condition reads a quantity that varies continuously (not only numbers, one-hot
+    labels and sizes)."""
+    for node in _nodes(cond):
+        if isinstance(node, ast.Name):
+            q = meaning.names.get((node.base, node.sub, tuple(node.accents), node.label))
+            if q is None:
+                plain = (node.base, None, tuple(node.accents), node.label)
+                q = meaning.names.get(plain)
+            if q is not None and q.content != "onehot":
+                return True
+            if q is None and node.base not in ("m",) and node.base not in meaning.dims:
+                return True  # an alias, an index: take it as varying
     return False
 
 

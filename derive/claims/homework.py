@@ -18,6 +18,7 @@ from pathlib import Path
 from derive.claims.assignment import Limits
 from derive.claims.check import Checker, Context
 from derive.claims.claimfile import DEFAULT_TOLERANCE, ClaimEntry
+from derive.claims.meaning import as_number
 from derive.claims.verdict import PASSING, ClaimResult, FileResult
 from derive.claims.writeup import Chain, Writeup, read_writeup
 from derive.errors import DeriveError
@@ -189,7 +190,8 @@ def _once_each(results: list[ClaimResult], reader: Reader) -> list[ClaimResult]:
             by_question.setdefault(r.id, []).append(k)
     out = list(results)
     for ident, places in by_question.items():
-        scoring = min(places, key=lambda k: (results[k].points or 0, k))
+        scoring = min(places, key=lambda k: (results[k].points or 0,
+                                             results[k].verdict != "incorrect", k))  # fmt: skip
         for k in places:
             if k != scoring:
                 r = results[k]
@@ -222,11 +224,21 @@ def _check_chain(chain: Chain, checkers, asked, reader: Reader, functions, left:
     readable, failed = _readable(chain, functions)
     if not readable or readable[0][0] != 1 or len(readable) < 2:
         k, why = failed[0] if failed else (1, "nothing to compare it with")
+        question = readable and readable[0][0] == 1 and next(
+            (q for q, tree in asked if readable[0][2] == tree), None)  # fmt: skip
+        if question:  # an answer to a question that cannot be read earns nothing
+            ident, ask, _, points, _ = question
+            return ClaimResult(ident, chain.text, "unparseable", f"side {k} could not be read: "
+                               f"{why}", points=0.0, max_points=points, question=ask,
+                               line=chain.line)  # fmt: skip
         return f"not read: side {k}: {why}"
     numbers = tuple(k for k, _, _ in readable)
     lhs, rest = readable[0][2], [t for _, _, t in readable[1:]]
     seconds = min(left, reader.limits.seconds_per_answer * len(rest))
     question = next((q for q, tree in asked if lhs == tree or checkers[q[4]].same(lhs, tree)), None)
+    numbered = False
+    if question is not None and question[2] == "number" and as_number(rest[-1]) is None:
+        question, numbered = None, True  # dE/dw = (o - t) o (1 - o) h: a step of the working
     which = (
         [question[4], *reader.also(question[4])]
         if question
@@ -235,26 +247,25 @@ def _check_chain(chain: Chain, checkers, asked, reader: Reader, functions, left:
     if not which:
         name = checkers[0].unknown(lhs)
         return f"not checked: derive does not know {name} here ({_first(chain)})"
-    if all(checkers[which[0]].states_chain_rule(t) for t in rest):
+    if all(checkers[which[0]].states_chain_rule(t, lhs) for t in rest):
         return "not checked: the chain rule written out, nothing worked out after it"
     if question is not None:  # a question of the assignment, answered in the write-up
         ident, ask, kind, points, _ = question
         answer = " = ".join(side.text for _, side, _ in readable[1:])  # ask = answer
-        entry = ClaimEntry(
-            ident,
-            answer,
-            tolerance=reader.tolerance,
-            ask=ask,
-            kind=kind,
-            numbers=numbers,
-            where=chain.where,
+        entry = ClaimEntry(  # the question asks in general: a condition of the prose is not its
+            ident, answer, tolerance=reader.tolerance, ask=ask, kind=kind, numbers=numbers
         )
         result = _judged(entry, which, checkers, reader, seconds)
-        scored = _scored(_told(result, chain, failed), points, reader.credit)
+        scored = _scored(_told(result, chain, failed, conditioned=False), points, reader.credit)
         return replace(scored, question=ask)
     text = " = ".join(side.text for _, side, _ in readable)
     entry = ClaimEntry(
-        f"line {chain.line}", text, tolerance=reader.tolerance, numbers=numbers, where=chain.where
+        f"line {chain.line}",
+        text,
+        tolerance=reader.tolerance,
+        numbers=numbers,
+        where=chain.where,
+        numbered=numbered,
     )
     result = _judged(entry, which, checkers, reader, seconds)
     if result.verdict == "invalid" and result.message.startswith(NOT_CHECKED):
@@ -313,10 +324,11 @@ def _read_otherwise(judged, names: tuple[str, ...]) -> ClaimResult:
     return replace(result, message=result.message + "; " + "; ".join(others))
 
 
-def _told(result: ClaimResult, chain: Chain, failed) -> ClaimResult:
-    """The result at the chain's line, with the sides that could not be read said."""
+def _told(result: ClaimResult, chain: Chain, failed, conditioned: bool = True) -> ClaimResult:
+    """The result at the chain's line, with the sides that could not be read said, and what
+    follows the chain in its formula that derive could not place."""
     message = result.message
-    if chain.where is not None:
+    if conditioned and chain.where is not None:
         a, op, b = chain.where
         message += (
             f" (for {a} {'=' if op == '=' else 'different from'} {b}, as the text before it says)"
@@ -339,6 +351,12 @@ def _told(result: ClaimResult, chain: Chain, failed) -> ClaimResult:
             }
         else:
             message += f" ({said})"
+    verdict = changes.get("verdict", result.verdict)
+    if chain.trailing and verdict in PASSING:  # = RW \quad 2: the 2 is part of the answer
+        message = (f"the formula goes on after its last side ({chain.trailing}), which derive "
+                   f"cannot place; before that: {message}")  # fmt: skip
+        changes = {**changes, "verdict": "invalid", "step": len(chain.sides) - 1,
+                   "ends_right": None}  # fmt: skip
     return replace(result, message=message, line=chain.line, claim=chain.text, **changes)
 
 

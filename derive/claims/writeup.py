@@ -105,6 +105,9 @@ SEPARATORS = {
     "mapsto",
 }
 REMARKS = {"text", "textrm", "textit", "mbox"}
+#: what a row starting with it does: go on with the last side (&\quad + c, &/ 2, &^{2})
+GOES_ON = {"+", "-", "*", "/", "^", "_", "\\cdot", "\\times", "\\circ", "\\odot", "\\div",
+           "\\otimes", "\\oslash", "\\ast"}  # fmt: skip
 TAG = re.compile(r"\(\s*[\w.*']{1,6}\s*\)|\[\s*[\w.*']{1,6}\s*\]")  # an equation's number, (3)
 CIRCLED = re.compile("[\u2460-\u2473\u24ea-\u24ff\u2776-\u2793]")  # 1 to 20, circled
 _TOKEN = re.compile(
@@ -127,6 +130,7 @@ class Side:
 class Chain:
     sides: tuple[Side, ...]
     where: tuple[str, str, str] | None = None  # "When i = j:" before it: ("i", "=", "j")
+    trailing: str = ""  # what follows its last side in the formula, unplaced (= a \quad 2)
 
     @property
     def line(self) -> int:
@@ -315,12 +319,13 @@ class _Chains:
         self.sides: list[list] = []  # the open chain: [text pieces, start offset] per side
         self.too_long = False
         self.where = None  # the condition of the prose before the formula
+        self.trailing = ""  # text after the open chain's last side, not a remark
 
     def close(self) -> None:
         if len(self.sides) >= 2 and not self.too_long:
             sides = tuple(Side(_clean("".join(t)), self.lines.line(s)) for t, s in self.sides)
             if all(s.text for s in sides):
-                self.chains.append(Chain(sides, self.where))
+                self.chains.append(Chain(sides, self.where, self.trailing))
             else:
                 self.unread.append(
                     Unread(
@@ -338,7 +343,7 @@ class _Chains:
                     f"not read: a chain of more than {MAX_SIDES} sides",
                 )
             )
-        self.sides, self.too_long = [], False
+        self.sides, self.too_long, self.trailing = [], False, ""
 
     def formula(self, text: str, start: int, end: int) -> None:
         for segment in _segments(text, start, end):
@@ -353,17 +358,18 @@ class _Chains:
         sides = _split_at_equals(segment)
         first = sides[0]
         if len(sides) == 1:  # no '=' at the top level
-            if self.sides and first[0][0] in ("+", "-", "\\cdot", "\\times", "\\circ"):
+            if self.sides and first[0][0] in GOES_ON:
                 self.sides[-1][0].extend(t for t, _, _ in first)  # the last side goes on
                 return
             line = self.lines.line(first[0][1])
             text = "".join(t for t, _, _ in first)
-            if (
-                text.strip(" .,;:()")
-                and not TAG.fullmatch(text.strip())
-                and not any(t[1:] in REMARKS for t, _, _ in first)
-            ):
-                self.unread.append(Unread(line, _excerpt(text), "not an equation"))
+            remark = any(t[1:] in REMARKS for t, _, _ in first)
+            aside = _bracketed(text.strip())  # [M^i = ...]: an aside, not the answer's
+            if text.strip(" .,;:()") and not TAG.fullmatch(text.strip()) and not remark:
+                if self.sides and not self.trailing and not aside:  # = RW \quad 2: unclear
+                    self.trailing = _excerpt(text, 30)
+                else:
+                    self.unread.append(Unread(line, _excerpt(text), "not an equation"))
             return
         if not "".join(t for t, _, _ in first).strip():  # '= ...' goes on with the chain
             if not self.sides:
@@ -422,6 +428,19 @@ def condition(prose: str, before: tuple | None) -> tuple[str, str, str] | None:
         a, op, b = before
         return (a, "!=" if op == "=" else "=", b)
     return None
+
+
+def _bracketed(text: str) -> bool:
+    """Whether the whole text is one bracketed group: [ ... ], \\bigg[ ... \\Big], ( ... )."""
+    text = re.sub(r"\\(?:left|right|[bB]ig+[lr]?)(?![A-Za-z])", "", text).strip()
+    if len(text) < 2 or text[0] not in "([" or text[-1] not in ")]":
+        return False
+    depth = 0
+    for k, ch in enumerate(text):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and k < len(text) - 1:
+            return False
+    return depth == 0
 
 
 def _clean(text: str) -> str:

@@ -400,7 +400,9 @@ def identity_truth(p: dict) -> Variant:
 
 # --- convolutions (seed 003, Q3) ----------------------------------------------------------
 def conv_size(n: int, k: int, s: int, pad: int, d: int) -> int:
-    return (n + 2 * pad - d * (k - 1) - 1) // s + 1
+    from derive.conv import output_size
+
+    return output_size(n, k, s, pad, d)
 
 
 @problem(

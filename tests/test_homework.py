@@ -229,6 +229,8 @@ SEEDS = {
         (285, "incorrect", ["step 2 of 2 is wrong", "a sign error"]),  # +0.0043 for -0.0043
         (265, "correct", []),  # E = 1/2 (theta - t)^2 = 1.73
         (255, "correct", []),  # h_1 = sigma(0.7384) = 0.6767 = 0.68: a rounding
+        # dE/dw_8 = (theta - t) theta (1 - theta) h_2: a formula by one entry, at one sample
+        (275, "correct", []),
         (29, "incorrect", ["step 2 of 3 is wrong", "the final result is right"]),  # tanh'
     ],
     "seed003": [

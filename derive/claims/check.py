@@ -36,6 +36,7 @@ from derive.claims.evaluate import (
     Evaluator,
     Meaning,
     NeedIndex,
+    OffSizes,
     _index_letters,
     label_and_index,
 )
@@ -215,7 +216,7 @@ class Checker:
             if number is None:
                 raise InvalidClaim("this question asks for a number: write one, like -0.0045")
             return self.check_number(entry, lhs, number, meaning)
-        if len(tree.sides) == 2:
+        if len(tree.sides) == 2 and not entry.numbered:
             return self.step(entry, *tree.sides, meaning)
         return self.chain(entry, tree.sides, meaning)
 
@@ -251,6 +252,8 @@ class Checker:
                 full[numbers[i]] = self.timed_step(entry, sides[i], sides[j], meaning, share,
                                                    step)  # fmt: skip
         steps = tuple(StepResult.of(numbers[i], numbers[j], full[numbers[i]]) for i, j in pairs)
+        if len(sides) == 2:  # one step: its own verdict (a calculation's a = b)
+            return full[numbers[0]]
         # the ends as well, always: steps can each look right where a side breaks down (a
         # float64 overflow in the middle), and the final result is what a grade scores
         ends = steps[0] if len(steps) == 1 else StepResult.of(numbers[0], numbers[-1], (
@@ -380,6 +383,9 @@ class Checker:
                 turned = result
             if turned.verdict in PASSING:
                 return turned
+            if turned.verdict == "incorrect":  # a counterexample either way round
+                return replace(turned, claimed_value=turned.correct_value, expected=None,
+                               correct_value=turned.claimed_value, slip=None)  # fmt: skip
         if result.verdict in ("invalid", "incorrect") and not result.slip:
             result = self.repaired(entry, a, b, meaning) or result
         return result
@@ -771,8 +777,8 @@ class Checker:
         if not (isinstance(node.f, ast.Name) and meaning.names.get(key_of(node.f)) == loss):
             raise InvalidClaim(f"only derivatives of the loss {loss.name} are checked here")
         q, sample_letter, entry, letters = self.resolve_var(node, meaning)
-        if entry is not None:
-            raise InvalidClaim("a derivative by one entry belongs in a number claim")
+        if entry is not None and not ev.at_declared_sizes():  # w_5: 'W1[1,3]' exists there only
+            raise OffSizes(f"d{loss.name}/d{q.name}{list(entry)} at other sizes")
         known = self.derivation.residuals + self.derivation.inputs
         if q.kind == "input" and not any(g.q == q for g in known):
             raise InvalidClaim(f"{q.name} is an input: the loss has no derivative by it here")
@@ -784,6 +790,8 @@ class Checker:
         value = ev.point.derivative(q, sample)
         if value is None:
             raise InvalidClaim(f"{q.name} is an input: the loss has no derivative by it here")
+        if entry is not None:  # dE/dw_1, w_1 an entry: that entry of dE/dW1
+            return ev.components(value, entry, env, f"d{loss.name}/d{q.name}{list(entry)}")
         if letters is not None:
             return ev.components(value, letters, env, f"d{loss.name}/d{q.name}")
         if meaning.notation == "jacobian" and value.shape[1] == 1 and value.shape[0] > 1:

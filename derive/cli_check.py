@@ -20,18 +20,11 @@ from derive.cli import app, parse_settings, user_errors, write_atomically
 from derive.errors import DeriveError
 from derive.safeio import shown
 
-STEP_WORDS = {
-    "correct": "right",
-    "almost-everywhere": "right but at kinks",
-    "incorrect": "WRONG",
-    "invalid": "not checked",
-    "unparseable": "not read",
-}
-
 
 def step_said(step) -> str:
     """'2 WRONG', 'steps 1 to 2 right': one step of a chain, for the table."""
-    return f"{step.name().removeprefix('step ')} {STEP_WORDS.get(step.verdict, step.verdict)}"
+    word = step.said.upper() if step.verdict == "incorrect" else step.said
+    return f"{step.name().removeprefix('step ')} {word}"
 
 
 def print_claims(result) -> None:
@@ -411,15 +404,8 @@ def check(
             from derive.claims.assignment import Limits
 
             parsed = parse_settings(settings)
-            given = None
-            if values is not None:
-                from derive.values import read_values
-
-                given = read_values(values)
-            if tolerance is not None and not 0 < tolerance < 1:
-                raise DeriveError(f"--tolerance {tolerance}: a relative tolerance is in (0, 1)")
-            check = _QuickCheck(tuple(network or ()), parsed, given,
-                                0.05 if tolerance is None else tolerance)  # fmt: skip
+            given, relative = quick_numbers(values, tolerance)
+            check = _QuickCheck(tuple(network or ()), parsed, given, relative)
             result = _one(check, file, Limits())
         _report(result, json_out, (file, assignment, *(network or ()), values))
 
@@ -437,6 +423,18 @@ def _report(result, json_out: Path | None, inputs=()) -> None:
     print_claims(result)
     if json_out is not None:
         typer.echo(shown(json_out))
+
+
+def quick_numbers(values: Path | None, tolerance: float | None) -> tuple[dict | None, float]:
+    """A quick check's --values (read) and --tolerance (checked; default 0.05)."""
+    given = None
+    if values is not None:
+        from derive.values import read_values
+
+        given = read_values(values)
+    if tolerance is not None and not 0 < tolerance < 1:
+        raise DeriveError(f"--tolerance {tolerance}: a relative tolerance is in (0, 1)")
+    return given, 0.05 if tolerance is None else tolerance
 
 
 class _Homework:
@@ -475,13 +473,6 @@ def check_homework_file(path: Path, assignment: Path | None, networks, settings,
         return _one(lambda p: grader.homework(p, follow_symlinks=True), path,
                     grader.assignment.limits)  # fmt: skip
     else:
-        given = None
-        if values is not None:
-            from derive.values import read_values
-
-            given = read_values(values)
-        if tolerance is not None and not 0 < tolerance < 1:
-            raise DeriveError(f"--tolerance {tolerance}: a relative tolerance is in (0, 1)")
-        reader = homework.reader_for_networks(networks, parse_settings(settings), given,
-                                              0.05 if tolerance is None else tolerance)  # fmt: skip
+        given, relative = quick_numbers(values, tolerance)
+        reader = homework.reader_for_networks(networks, parse_settings(settings), given, relative)
     return _one(_Homework(reader), path, reader.limits)

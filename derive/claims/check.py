@@ -476,20 +476,9 @@ class Checker:
         return len(set(starts)) == len(starts) and set(starts) <= parts and len(starts) > 1
 
     def quantity_of(self, node: ast.Node, meaning) -> Quantity:
-        """The quantity a name (the numerator of a derivative, p^i) means; InvalidClaim if
-        none."""
-        if isinstance(node, ast.Sup) and isinstance(node.exponent, ast.Name) and (
-                node.exponent.base in INDEX_LETTERS and node.exponent.sub is None):  # fmt: skip
-            node = node.base
-        if not isinstance(node, ast.Name):
-            raise InvalidClaim("not a name")
-        if written_name(node) in meaning.aliases:
-            return meaning.aliases[written_name(node)][0]
-        plain = ast.Name(node.base, node.sub, node.accents, None)
-        q = meaning.names.get(key_of(node)) or meaning.names.get(key_of(plain))
-        if q is None:
-            raise InvalidClaim(f"unknown name {node.base}")
-        return q
+        """The quantity a name (the numerator of a derivative, p^i) means, read as a
+        derivative's variable is; InvalidClaim if none."""
+        return self.resolve_var(ast.Derivative(node, node, True), meaning)[0]
 
     def path(self, term: ast.Node, meaning) -> tuple[Quantity, Quantity] | None:
         """(first numerator, last variable) of a product of Jacobians that telescopes, each

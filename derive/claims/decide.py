@@ -35,7 +35,7 @@ import sympy as sp
 
 from derive.claims import ast
 from derive.claims.evaluate import Evaluator, Meaning, NeedIndex, OffSizes
-from derive.claims.meaning import InvalidClaim
+from derive.claims.meaning import InvalidClaim, key_of
 from derive.claims.points import Compiled, FloatPoint, SymPoint, random_point
 from derive.claims.points import sym_point as shared_sym_point
 from derive.errors import DeriveError
@@ -354,8 +354,6 @@ def _in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | N
     """Both sides at one point in 50-digit arithmetic, at small sizes (every dim 2, a batch of
     2): different where they differ beyond the digits; None when they agree (or cannot be
     evaluated so)."""
-    from derive.claims.points import MpPoint, rational_point
-
     net = setting.net
     rng = np.random.default_rng(setting.seed ^ 0xD161)
     # several points: at one, every value may be 0 (every ReLU off), which shows nothing; such
@@ -367,9 +365,7 @@ def _in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | N
         sizes = sized(setting, {**{d: 2 + k % 2 for d in net.dims}, m: 2})
         try:
             float_point = random_point(setting.compiled, sizes, rng)
-            sym_point = shared_sym_point(net, sizes, setting.derivation)
-            at = rational_point(float_point, sym_point)
-            mp_point = MpPoint(net, sizes, at, setting.derivation, MP_DIGITS)
+            mp_point = in_digits(setting, float_point)
             mpmath = mp_point.backend.mpmath
             nonzero = False
             with mpmath.workdps(MP_DIGITS):
@@ -377,8 +373,7 @@ def _in_high_precision(lhs: Side, rhs: Side, setting: Setting) -> Comparison | N
                     a, b = both(lhs, rhs, mp_point, env)
                     for x, y in zip(a.reshape(-1), b.reshape(-1)):
                         nonzero = nonzero or x != 0 or y != 0
-                        size = max(abs(x), abs(y), 1)
-                        if abs(x - y) > size * mpmath.mpf(10) ** (-(MP_DIGITS - 15)):
+                        if _beyond_digits(mpmath, x, y):
                             return Comparison("different", _where(float_point), env,
                                               np.asarray(a.tolist(), dtype=float),
                                               np.asarray(b.tolist(), dtype=float),
@@ -437,17 +432,26 @@ def _confirmed(lhs: Side, rhs: Side, setting: Setting, suspects: list) -> Compar
     return None
 
 
+def in_digits(setting: Setting, point: FloatPoint):
+    """The float64 point ``point`` as an exact point in 50-digit arithmetic."""
+    from derive.claims.points import MpPoint, rational_point
+
+    sym_point = shared_sym_point(setting.net, point.sizes, setting.derivation)
+    at = rational_point(point, sym_point)
+    return MpPoint(setting.net, point.sizes, at, setting.derivation, MP_DIGITS)
+
+
+def _beyond_digits(mpmath, x, y) -> bool:
+    """Whether two 50-digit values differ by more than their last 15 digits can blur."""
+    return abs(x - y) > max(abs(x), abs(y), 1) * mpmath.mpf(10) ** (-(MP_DIGITS - 15))
+
+
 def _nonfinite_confirmed(lhs: Side, rhs: Side, setting: Setting, outcome) -> bool:
     """Whether the sides, one of them not finite at a float64 point, differ there in 50-digit
     arithmetic too (one side undefined there and the other not, or two different numbers)
     rather than overflowing (inf / inf). Where both are undefined, they do not differ."""
-    from derive.claims.points import MpPoint, rational_point
-
-    point = outcome.point["__point__"]
     try:
-        sym_point = shared_sym_point(setting.net, point.sizes, setting.derivation)
-        mp_point = MpPoint(setting.net, point.sizes, rational_point(point, sym_point),
-                           setting.derivation, MP_DIGITS)  # fmt: skip
+        mp_point = in_digits(setting, outcome.point["__point__"])
         mpmath = mp_point.backend.mpmath
         with mpmath.workdps(MP_DIGITS):
             for env in environments(lhs, mp_point, limit=MP_ENVIRONMENTS):
@@ -456,8 +460,7 @@ def _nonfinite_confirmed(lhs: Side, rhs: Side, setting: Setting, outcome) -> boo
                     fx, fy = mpmath.isfinite(x), mpmath.isfinite(y)
                     if fx != fy:
                         return True
-                    if fx and abs(x - y) > max(abs(x), abs(y), 1) * mpmath.mpf(10) ** (
-                            -(MP_DIGITS - 15)):  # fmt: skip
+                    if fx and _beyond_digits(mpmath, x, y):
                         return True
     except (DeriveError, NeedIndex, ValueError, TypeError, ZeroDivisionError, OverflowError,
             AttributeError, KeyError):  # fmt: skip
@@ -484,10 +487,8 @@ def _varies(cond: ast.Node, meaning: Meaning) -> bool:
     labels and sizes)."""
     for node in _nodes(cond):
         if isinstance(node, ast.Name):
-            q = meaning.names.get((node.base, node.sub, tuple(node.accents), node.label))
-            if q is None:
-                plain = (node.base, None, tuple(node.accents), node.label)
-                q = meaning.names.get(plain)
+            q = meaning.names.get(key_of(node)) or meaning.names.get(
+                key_of(ast.Name(node.base, None, node.accents, node.label)))  # fmt: skip
             if q is not None and q.content != "onehot":
                 return True
             if q is None and node.base not in ("m",) and node.base not in meaning.dims:
@@ -687,8 +688,7 @@ def _far_along(lhs, rhs, setting, conds, meaning, base, sym_point, sizes, real):
                         continue
                     a, b = both(lhs, rhs, point, env)
                     for x, y in zip(a.reshape(-1), b.reshape(-1)):
-                        size = max(abs(x), abs(y), 1)
-                        if abs(x - y) > size * point.backend.mpmath.mpf(10) ** (-(MP_DIGITS - 15)):
+                        if _beyond_digits(point.backend.mpmath, x, y):
                             where = FloatPoint(setting.compiled, sizes, {
                                 k: v * t if net.quantities[k].content == "real" else v
                                 for k, v in base.values.items()})  # fmt: skip

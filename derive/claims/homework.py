@@ -224,8 +224,8 @@ def _check_chain(chain: Chain, checkers, asked, reader: Reader, functions, left:
     readable, failed = _readable(chain, functions)
     if not readable or readable[0][0] != 1 or len(readable) < 2:
         k, why = failed[0] if failed else (1, "nothing to compare it with")
-        question = readable and readable[0][0] == 1 and next(
-            (q for q, tree in asked if readable[0][2] == tree), None)  # fmt: skip
+        question = _question(readable[0][2], asked, checkers) if readable and (
+            readable[0][0] == 1) else None  # fmt: skip
         if question:  # an answer to a question that cannot be read earns nothing
             ident, ask, _, points, _ = question
             return ClaimResult(ident, chain.text, "unparseable", f"side {k} could not be read: "
@@ -235,7 +235,7 @@ def _check_chain(chain: Chain, checkers, asked, reader: Reader, functions, left:
     numbers = tuple(k for k, _, _ in readable)
     lhs, rest = readable[0][2], [t for _, _, t in readable[1:]]
     seconds = min(left, reader.limits.seconds_per_answer * len(rest))
-    question = next((q for q, tree in asked if lhs == tree or checkers[q[4]].same(lhs, tree)), None)
+    question = _question(lhs, asked, checkers)
     numbered = False
     if question is not None and question[2] == "number" and as_number(rest[-1]) is None:
         question, numbered = None, True  # dE/dw = (o - t) o (1 - o) h: a step of the working
@@ -271,6 +271,11 @@ def _check_chain(chain: Chain, checkers, asked, reader: Reader, functions, left:
     if result.verdict == "invalid" and result.message.startswith(NOT_CHECKED):
         return f"not checked: {result.message} ({_first(chain)})"
     return _told(result, chain, failed)
+
+
+def _question(lhs, asked, checkers) -> tuple | None:
+    """The question whose ask the left side is (as written, or naming the same quantity)."""
+    return next((q for q, tree in asked if lhs == tree or checkers[q[4]].same(lhs, tree)), None)
 
 
 def _readable(chain: Chain, functions) -> tuple[list, list]:

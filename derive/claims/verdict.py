@@ -11,6 +11,14 @@ from pathlib import Path
 VERDICTS = ("correct", "almost-everywhere", "incorrect", "unparseable", "invalid", "unanswered")
 #: verdicts that earn the claim's mark in the gradebook
 PASSING = ("correct", "almost-everywhere")
+#: a step's verdict as the table and the feedback say it
+STEP_WORDS = {
+    "correct": "right",
+    "almost-everywhere": "right except at a kink",
+    "incorrect": "wrong",
+    "invalid": "not checked",
+    "unparseable": "not read",
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,11 @@ class StepResult:
     def of(cls, first: int, last: int, result: ClaimResult) -> StepResult:
         return cls(first, last, result.verdict, result.message, result.point,
                    result.claimed_value, result.correct_value, result.slip)  # fmt: skip
+
+    @property
+    def said(self) -> str:
+        """The verdict in a word or two: right, wrong, not checked."""
+        return STEP_WORDS.get(self.verdict, self.verdict)
 
     def name(self, n: int | None = None) -> str:
         """'step 2', or 'steps 2 to 3' across a bridged side."""

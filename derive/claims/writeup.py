@@ -68,8 +68,6 @@ DROPPED = {
     "notag",
     "displaystyle",
     "textstyle",
-    "left.",
-    "right.",
     "allowbreak",
     "medskip",
     "smallskip",

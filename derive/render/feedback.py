@@ -285,21 +285,12 @@ def _count(v) -> int:
     return sum(_count(x) for x in v) if isinstance(v, list | tuple) else 1
 
 
-STEP_WORDS = {
-    "correct": "right",
-    "almost-everywhere": "right except at a kink",
-    "incorrect": "wrong",
-    "invalid": "not checked",
-    "unparseable": "not read",
-}
-
-
 def _details(c: ClaimResult, t) -> tuple[tuple[str, str], ...]:
     rows = []
     if c.line is not None:
         rows.append(("In your file", t.text(f"line {c.line}")))
     if c.steps and len(c.steps) > 1:
-        said = "; ".join(f"{s.name()}: {STEP_WORDS.get(s.verdict, s.verdict)}" for s in c.steps)
+        said = "; ".join(f"{s.name()}: {s.said}" for s in c.steps)
         rows.append(("Each step", t.text(said)))
     if c.point:
         values = {k: v for k, v in c.point.items() if not isinstance(v, int) or len(k) > 1}

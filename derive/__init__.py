@@ -7,6 +7,7 @@ from derive.graph import Network, load
 from derive.layers import batch_norm, batch_variance, normalise
 from derive.ops.algebra import transpose
 from derive.ops.batch import batch_sum, mean
+from derive.ops.conv import avg_pool, conv2d, flatten, image, max_pool
 from derive.ops.elementwise import (
     absolute,
     cos,
@@ -54,6 +55,7 @@ def dropout(x, mask):
 __all__ = [
     "DeriveError", "ShapeError", "Network", "load", "m", "transpose", "batch_sum", "mean",
     "batch_norm", "batch_variance", "normalise", "concat",
+    "conv2d", "image", "max_pool", "avg_pool", "flatten",
     "absolute", "cos", "elementwise", "elu", "exp", "hadamard", "identity", "leaky_relu", "log",
     "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "tanh",
     "cross_entropy", "softmax", "sq_norm", "squared_error", "dropout", "cosine_loss",

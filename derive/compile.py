@@ -34,6 +34,7 @@ from derive.expr import (
 )
 from derive.graph import Network
 from derive.ops import layout
+from derive.ops.kernels import KERNELS
 
 PRELUDE = """
 # constants as NumPy scalars, not Python floats: they take .T, .sum(axis=...), .max(...) as
@@ -146,7 +147,7 @@ class Codegen:
                 self.assign(residual_var(q), e)
         result = ", ".join(f"{k!r}: {self.code(e)}" for k, e in outputs.items())
         source = "\n".join(head + self.lines + [f"    return {{{result}}}"])
-        namespace: dict = {"numpy": np}
+        namespace: dict = {"numpy": np, **KERNELS}
         exec(compile(PRELUDE + source, "<derive>", "exec"), namespace)  # our own generated code
         fn = namespace["_f"]
         fn.source = source

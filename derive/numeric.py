@@ -60,8 +60,11 @@ def prove_numeric(derivation: Derivation, sizes: dict, points: int = 3, seed: in
     for values in choose_points(net, sizes, rng, points, exercised):
         state = forward_all(values, names)
         noise: list[float] = []
+        kinks: dict[str, dict] = {g.q.name: {} for g in items}
         truth = {
-            g.q.name: central_difference(forward, values, state, g.q, names, upstream, noise)
+            g.q.name: central_difference(
+                forward, values, state, g.q, names, upstream, noise, kinks[g.q.name]
+            )  # fmt: skip
             for g in items
         }
         truth[loss.name] = np.ones(())
@@ -83,6 +86,7 @@ def prove_numeric(derivation: Derivation, sizes: dict, points: int = 3, seed: in
             bound = max(floor, largest) if isinstance(g.expanded, Zero) else floor
             for got in (got_expanded[g.q.name], got_compact[g.q.name]):
                 got = np.broadcast_to(np.asarray(got, dtype=float), want.shape)
+                want = at_kinks(want, got, kinks[g.q.name])
                 errors[g.q.name] = max(errors[g.q.name], relative_error(got, want, bound))
     return errors
 
@@ -137,7 +141,8 @@ NOISE_MARGIN = 10
 
 def central_difference(forward, values: dict, state: dict, q: Quantity, names: dict,
                        upstream: dict[str, set[str]] | None = None,
-                       noise: list[float] | None = None) -> np.ndarray:  # fmt: skip
+                       noise: list[float] | None = None,
+                       kinks: dict | None = None) -> np.ndarray:  # fmt: skip
     """dL/dq entry by entry with the fourth-order central difference
     (-L(q+2h) + 8 L(q+h) - 8 L(q-h) + L(q-2h)) / 12h, the step scaled to the entry, so that
     entries near zero (a probability of 0.01 inside a log) are differentiated as precisely as the
@@ -145,7 +150,11 @@ def central_difference(forward, values: dict, state: dict, q: Quantity, names: d
     ``upstream`` (see :func:`upstream_of`) every node that does not depend on q is given too, at
     its value in ``state``: the same numbers, but only the nodes downstream of q are recomputed
     (a deep network would otherwise be run whole for every entry of every layer). ``noise``
-    collects a bound on the rounding error of each entry's quotient, 18 eps max|L| / 12h."""
+    collects a bound on the rounding error of each entry's quotient, 18 eps max|L| / 12h.
+    ``kinks`` collects, for each entry that sits on a kink itself (the loss not smooth across
+    even the smallest stencil: a tie of two maxima of a pooling window, two ReLU outputs of 0),
+    its one-sided slopes (left, right): the derivative there is any value between them (see
+    :func:`at_kinks`)."""
     base = dict(values)
     if upstream is not None:
         base.update({n: v for n, v in state.items() if q.name not in upstream[n]})
@@ -159,6 +168,7 @@ def central_difference(forward, values: dict, state: dict, q: Quantity, names: d
         moved[idx] += step
         return float(forward({**base, q.name: moved}, names)["loss"])
 
+    centre = float(forward(base, names)["loss"]) if kinks is not None else 0.0
     for idx in np.ndindex(point.shape):
         h = STEP * max(abs(point[idx]), 0.01)
         if point[idx] != 0:  # never step across zero: log(p) needs p > 0
@@ -166,12 +176,41 @@ def central_difference(forward, values: dict, state: dict, q: Quantity, names: d
         for _ in range(KINK_RETRIES + 1):
             f = [loss_at(idx, k * h) for k in (2, 1, -1, -2)]
             grad[idx] = (-f[0] + 8 * f[1] - 8 * f[2] + f[3]) / (12 * h)
+            if kinks is not None and on_kink(f, centre, h):
+                kinks[idx] = ((centre - f[2]) / h, (f[1] - centre) / h)
+                break
             if smooth(f, h):
                 break
             h /= 16  # a kink (ReLU downstream) between q - 2h and q + 2h: step over less
         if noise is not None:
             noise.append(float(1.5 * np.finfo(float).eps * max(abs(v) for v in f) / h))
     return grad
+
+
+def on_kink(f: list[float], centre: float, h: float) -> bool:
+    """Whether the loss has a kink at the point itself (f = L at +2h, +h, -h, -2h). The
+    symmetric stencil cannot see one (a kink at 0 looks smooth to it, its quotient the mean of
+    the two slopes), the one-sided quotients can: for a smooth loss the second differences
+    with steps 2h and h are in the ratio 4, (f(2h) + f(-2h) - 2L) / 2 = 2 (f(h) + f(-h) - 2L)
+    up to O(h^4); at a kink with a jump J in slope they differ by hJ."""
+    gap = abs((f[0] + f[3] - 2 * centre) / 2 - 2 * (f[1] + f[2] - 2 * centre)) / h
+    slope = max(abs(f[1] - centre), abs(centre - f[2])) / h
+    noise = 1e3 * np.finfo(float).eps * (1 + max(abs(v) for v in f)) / h
+    return gap > 1e-3 * slope + noise
+
+
+def at_kinks(want: np.ndarray, got: np.ndarray, kinks: dict) -> np.ndarray:
+    """The central differences ``want`` with each entry on a kink replaced by the value nearest
+    ``got`` between its one-sided slopes: a derivative there is right when it is one of the
+    slopes or between them (a subgradient, as backpropagation picks one: the first of two equal
+    maxima), and is compared with the nearer slope otherwise."""
+    if not kinks:
+        return want
+    want = np.array(want, dtype=float)
+    for idx, (left, right) in kinks.items():
+        lo, hi = min(left, right), max(left, right)
+        want[idx] = min(max(float(got[idx]), lo), hi)
+    return want
 
 
 #: How many times a difference quotient that straddles a kink is retried with a step 16 times

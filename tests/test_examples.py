@@ -21,6 +21,7 @@ CASES = [
     ("batchnorm", {}),
     ("vae", {}),
     ("mlp", {}),
+    ("cnn", {}),
     *[("losses", {"loss": name}) for name in LOSSES],
 ]
 

@@ -46,6 +46,12 @@ class Window:
                 raise ShapeError(f"a window's {name} must be at least 1, got {getattr(self, name)}")
         if int(self.p) < 0 or int(self.p) >= int(self.k):
             raise ShapeError(f"padding must be 0 to k - 1 = {int(self.k) - 1}, got {self.p}")
+        for n in (self.h, self.w):
+            if sym(n).is_number and self.out(n) < 1:
+                raise ShapeError(
+                    f"a {self.k} x {self.k} window does not fit a {self.h} x {self.w} image"
+                    + (f" padded by {self.p}" if self.p else "")
+                )
 
     def out(self, n: sp.Expr) -> sp.Expr:
         """floor((n + 2p - k) / s) + 1 output pixels along a side of n."""
@@ -497,7 +503,10 @@ class Flatten(Op):
     def vjp(self, k, g):
         return unflatten(g, self.x.shape[0])
 
-    latex_template = r"\operatorname{vec}\left({0}^{\top}\right)"
+    def _derive_latex(self, printer):
+        from derive.ops.algebra import transpose
+
+        return r"\operatorname{vec}\left(" + printer._print(transpose(self.x)) + r"\right)"
 
     @classmethod
     def examples(cls):

@@ -514,6 +514,28 @@ def constants_tex(derivation) -> str:
 
 
 # --- the whole report ---------------------------------------------------------------------
+#: The operators of feature maps (derive/ops/conv.py), in both notations' legends.
+MAP_NOTATION = [
+    (r"\operatorname{im2col}",
+     r"$\operatorname{im2col}(X)$ the matrix whose column $j$ holds the window of output "
+     r"pixel $j$ in every channel of $X$"),
+    (r"\operatorname{col2im}",
+     r"$\operatorname{col2im}(G)$ its adjoint: each entry of $G$ added back to the pixel it "
+     r"was taken from"),
+    (r"\operatorname{unpool}",
+     r"$\operatorname{unpool}_{X}(G)$ each window's entry of $G$ sent to the largest entry of "
+     r"that window of $X$ (the first, on a tie), 0 elsewhere"),
+    (r"\operatorname{pick}",
+     r"$\operatorname{pick}_{X}(G)$ the entry of $G$ at each window's largest entry of $X$"),
+    (r"\operatorname{avgpool}^{\top}",
+     r"$\operatorname{avgpool}^{\top}(G)$ each window's entry of $G$ shared out equally over "
+     r"its pixels"),
+    (r"\operatorname{vec}\left(",
+     r"$\operatorname{vec}(X^{T})$ the rows of a feature map $X$ stacked into one column"),
+    (r"\operatorname{vec}^{-1}",
+     r"$\operatorname{vec}^{-1}$ the inverse: a column cut into the rows of a feature map"),
+]  # fmt: skip
+
 _NOTATION = [
     (r"\circ", r"$\circ$ is the element-wise (Hadamard) product"),
     (r"\oslash", r"$\oslash$ element-wise division"),
@@ -522,6 +544,7 @@ _NOTATION = [
      r"$\operatorname{diag}(\mathbf{v})$ the diagonal matrix with $\mathbf{v}$ on its diagonal"),
     (r"\mathbf{1}", r"$\mathbf{1}$ the vector of ones"),
     (re.compile(r"(?<![\\A-Za-z{])I(?![A-Za-z])"), r"$I$ the identity matrix"),
+    *MAP_NOTATION,
 ]  # fmt: skip
 
 

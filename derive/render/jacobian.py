@@ -22,6 +22,7 @@ from derive.ops.algebra import Add, MatMul, Scale, add, matmul, transpose
 from derive.ops.batch import BatchSum, batch_sum
 from derive.render import batchform, breaking
 from derive.render.context import (
+    MAP_NOTATION,
     Display,
     Row,
     constants_tex,
@@ -360,4 +361,5 @@ _NOTATION = [
      r"$\operatorname{diag}(\mathbf{v})$ the diagonal matrix with $\mathbf{v}$ on its diagonal"),
     (r"\mathbf{1}", r"$\mathbf{1}$ the vector of ones"),
     (r"I_{", r"$I_n$ the identity matrix of size $n \times n$"),
+    *MAP_NOTATION,
 ]  # fmt: skip

@@ -59,6 +59,11 @@ def _sample_outer(a, b):
     # so a wide one is computed as (B^T A)^T, a transposed view
     return (b.T @ a).T if a.shape[1] < b.shape[1] else a.T @ b
 
+def _sample_matmul(a, b):
+    # sum_i A_i B_i as one product: (r, m k) times (m k, c)
+    m, r, k = a.shape
+    return numpy.moveaxis(a, 0, 1).reshape(r, m * k) @ b.reshape(m * k, b.shape[-1])
+
 def _logsumexp(z):
     top = z.max(axis=-1)
     return top + numpy.log(numpy.exp(z - top[..., None]).sum(axis=-1))
@@ -189,6 +194,7 @@ def bind_sizes(net: Network, values: dict[str, np.ndarray], where: str = "values
     """Read m and every dim off the arrays; a missing name or a clash is a one-line error."""
     sizes: dict = {}
     origin: dict = {}
+    formulas: list = []
     for q in net.inputs + net.params:
         if q.name not in values:
             raise DeriveError(
@@ -204,6 +210,8 @@ def bind_sizes(net: Network, values: dict[str, np.ndarray], where: str = "values
             if dim.is_Integer:
                 if int(dim) != n:
                     raise DeriveError(f"{where}: {q.name} has shape {got}, expected {_ext_str(q)}")
+            elif not dim.is_Symbol:  # 4 n^2 pixels: solved for n below
+                formulas.append((dim, n, q, got))
             elif dim in sizes and sizes[dim] != n:
                 raise DeriveError(
                     f"{where}: {q.name} has shape {got}, but {origin[dim]} gives {dim} = "
@@ -215,7 +223,36 @@ def bind_sizes(net: Network, values: dict[str, np.ndarray], where: str = "values
                     raise DeriveError(f"{where}: {q.name} has shape {got}: {what}")
                 sizes[dim] = n
                 origin[dim] = f"{q.name} {got}"
+    _solve_dims(formulas, sizes, where)
     return sizes
+
+
+def _solve_dims(formulas: list, sizes: dict, where: str) -> None:
+    """Dims that enter a shape only through a formula (an image of 4 n^2 pixels): each formula
+    with one unknown dim solved for it (a positive whole number), then every formula checked."""
+    pending = list(formulas)
+    while pending:
+        solvable = [f for f in pending if len(f[0].free_symbols - set(sizes)) == 1]
+        if not solvable:
+            break
+        dim, n, q, got = solvable[0]
+        (unknown,) = dim.free_symbols - set(sizes)
+        roots = [r for r in sp.solve(sp.Eq(dim.subs(sizes), n), unknown)
+                 if r.is_Integer and r > 0]  # fmt: skip
+        if not roots:
+            raise DeriveError(
+                f"{where}: {q.name} has shape {got}: no whole {unknown} makes {dim} = {n}"
+            )
+        sizes[unknown] = int(roots[0])
+        pending.remove(solvable[0])
+    for dim, n, q, got in formulas:
+        if dim.free_symbols - set(sizes):
+            raise DeriveError(f"{where}: {q.name} has shape {got}: {dim} cannot be read off it")
+        if int(dim.subs(sizes)) != n:
+            raise DeriveError(
+                f"{where}: {q.name} has shape {got}, but {dim} = {int(dim.subs(sizes))} "
+                "with the sizes of the other arrays"
+            )
 
 
 def _ext_str(q: Quantity) -> str:

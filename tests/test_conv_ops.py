@@ -103,12 +103,13 @@ def test_pooling_against_loops(k, s):
     np.testing.assert_allclose(K._avgpool(x, h, w, k, s, 0), loop_pool(x, h, w, k, s, np.mean))
 
 
-@pytest.mark.parametrize("k,s", [(2, 2), (3, 1), (3, 2)])
-def test_pooling_residuals_against_central_differences(k, s):
+@pytest.mark.parametrize("h,w,k,s", [(7, 6, 2, 2), (8, 6, 2, 2), (6, 6, 3, 3), (7, 6, 3, 1),
+                                     (7, 6, 3, 2)])  # fmt: skip
+def test_pooling_residuals_against_central_differences(h, w, k, s):
     """unpool_X(G) and avgpool^T(G) are the gradients of sum(G o pool(X)) by X, overlapping
-    windows included; pick is unpool's adjoint."""
+    windows included, and windows that tile the image (a reshape of it); pick is unpool's
+    adjoint."""
     rng = np.random.default_rng(4)
-    h, w = 7, 6
     x = rng.normal(size=(2, h * w))
     g = rng.normal(size=(2, out(h, k, s, 0) * out(w, k, s, 0)))
     for pool, residual in ((K._maxpool, K._max_unpool(x, g, h, w, k, s, 0)),

@@ -61,7 +61,20 @@ def _maxpool(x, h, w, k, s, p):
     return v.max(axis=(-2, -1)).reshape(*lead, c, ho * wo)
 
 
+def _tiles(x, h, w, k, s, p):
+    """Whether the windows tile the image (k = s, no padding, no pixel left over): then they
+    are a reshape of it, (..., C, h/k, k, w/k, k), and max pooling's residual needs no col2im."""
+    return k == s and p == 0 and h % k == 0 and w % k == 0
+
+
 def _max_unpool(x, g, h, w, k, s, p):
+    if _tiles(x, h, w, k, s, p):
+        lead, c, ho, wo = x.shape[:-2], x.shape[-2], h // k, w // k
+        blocks = numpy.moveaxis(x.reshape(*lead, c, ho, k, wo, k), -3, -2)  # (.., ho, wo, k, k)
+        first = blocks.reshape(*lead, c, ho, wo, k * k).argmax(axis=-1)
+        routed = (numpy.arange(k * k) == first[..., None]) * g.reshape(*lead, c, ho, wo, 1)
+        routed = numpy.moveaxis(routed.reshape(*lead, c, ho, wo, k, k), -2, -3)
+        return routed.reshape(*lead, c, h * w)
     flat, first = _first_max(x, h, w, k, s, p)
     onehot = numpy.zeros(flat.shape)
     numpy.put_along_axis(onehot, first[..., None], 1.0, axis=-1)

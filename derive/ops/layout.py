@@ -74,6 +74,8 @@ def product(a_code: str, a, b_code: str, b) -> str:
         return f"({a_code} @ {b_code})"
     if ka == "row" and kb == "col":
         return f"({a_code} * {b_code}).sum(axis=-1)"
+    if ka == "mat" and kb == "mat":  # a batch of matrices broadcasts: one BLAS call a sample
+        return f"({a_code} @ {b_code})"
     return einsum_product(a_code, a, b_code, b)
 
 
@@ -84,4 +86,7 @@ def einsum_product(a_code: str, a, b_code: str, b, keep_batch: bool = True) -> s
     sb = ("z" if b.batched else "") + ("b" if k != 1 else "") + ("c" if c != 1 else "")
     batch = "z" if (a.batched or b.batched) and keep_batch else ""
     out = batch + ("a" if r != 1 else "") + ("c" if c != 1 else "")
+    if not keep_batch and a.batched and b.batched and r != 1 and k != 1 and c != 1:
+        # sum_i A^i B^i, the gradient of a kernel: one matrix product over samples and columns
+        return f"_sample_matmul({a_code}, {b_code})"
     return f"numpy.einsum('{sa},{sb}->{out}', {a_code}, {b_code})"

@@ -606,3 +606,31 @@ def test_distinct_variants_give_every_student_their_own(tmp_path):
     b = read_assignment(path)
     with pytest.raises(DeriveError, match="needs the roster"):
         b.question_for(b.question("c"), "s1")
+
+
+@pytest.mark.parametrize(
+    "params, right, wrong",
+    [({"n": 64, "o": 6, "s": 1, "p": 0, "d": 1}, 59, 52),  # c): the homework's table says 52
+     ({"n": 64, "o": 6, "s": 3, "p": 1, "d": 2}, 26, 21),  # d): 21 divides by 5 for s = 3
+     ({"n": 64, "o": 6, "s": 2, "p": 1, "d": 1}, 56, 41)],  # e): (66 - k) / 5 for s = 2
+)  # fmt: skip
+def test_seed_003s_kernel_tables_are_graded(tmp_path, params, right, wrong):
+    """Seed 003 Q3 c) to e) worked by hand: 6 = (64 + 2p - d (k - 1) - 1) / s + 1. c) s = 1:
+    k - 1 = 63 - 5 = 58, k = 59 (the homework's 52 is a slip). d) p = 1, d = 2, s = 3:
+    2 (k - 1) = 65 - 15 = 50, k = 26, as the homework has it; its working divides by 5, which
+    for s = 3 would give 2 (k - 1) = 40, k = 21. e) p = 1, d = 1, s = 2: k - 1 = 65 - 10, k = 56
+    as its table; dividing by 5 gives k - 1 = 40, k = 41."""
+    spec = ", ".join(f"{k}: {v}" for k, v in params.items())
+    path = tmp_path / "a.yaml"
+    path.write_text(
+        f"assignment: q3\nquestions:\n  - {{id: k, problem: cnn_kernel, params: {{{spec}}}}}\n"
+    )
+    a = read_assignment(path)
+    q = variant_question(a, a.question("k"), "s1")
+    assert q.answer == str(right)
+    grader = Grader(a)
+    assert grader.check(q, Answer(str(right)), 5).verdict == "correct"
+    result = grader.check(q, Answer(str(wrong)), 5)
+    assert result.verdict == "incorrect"
+    if params["s"] != 1:
+        assert result.slip == "the output minus one taken for the stride"

@@ -494,6 +494,55 @@ def cnn_solve(p: dict) -> Variant:
 
 
 @problem(
+    "cnn_kernel",
+    "The kernel size for a stride and a wanted output size",
+    params={"n": Ints(16, 64), "o": Ints(2, 8), "s": Choice(1, 2, 3, 4, 5),
+            "p": Choice(0, 1, 2), "d": Choice(1, 2)},
+)  # fmt: skip
+def cnn_kernel(p: dict) -> Variant:
+    """Seed 003, Q3 c) to e), as the homework tabulates it: the output size o is given, the
+    stride s chosen, and the kernel size k that makes (n + 2p - d (k - 1) - 1) / s + 1 = o
+    exactly (no pixel left over) is asked. The homework's slips are the class: dividing by
+    o - 1 where s is meant (its d) and e) write 5 for every stride), padding on one side."""
+    n, o, s, pad, d = p["n"], p["o"], p["s"], p["p"], p["d"]
+    span = n + 2 * pad - 1 - s * (o - 1)  # = d (k - 1)
+    if span < 0 or span % d:
+        raise Degenerate("no kernel fits exactly")
+    k = span // d + 1
+    if conv_size(n, k, s, pad, d) != o:  # the arithmetic, checked by the convolution's own
+        raise Degenerate("no kernel fits exactly")
+    slips = []
+    for name, stride, padding, steps in (
+        ("the output minus one taken for the stride", o - 1, pad, o - 1),
+        ("padding on one side only", s, pad / 2, o - 1),
+        ("the + 1 of the formula forgotten", s, pad, o),
+        ("the stride taken as 1", 1, pad, o - 1),
+    ):
+        wrong = n + 2 * padding - 1 - stride * steps
+        if wrong >= 0 and wrong % d == 0:
+            slips.append((name, number(int(wrong // d + 1))))
+    if not distinct_slips(number(k), slips):
+        raise Degenerate("no slip gives another kernel size")
+    dk = "k - 1" if d == 1 else f"{d} (k - 1)"
+    return Variant(
+        statement=rf"A convolution with stride ${s}$, padding ${pad}$ and dilation ${d}$ maps an "
+        rf"input of ${n} \times {n}$ pixels to an output of ${o} \times {o}$, every pixel of the "
+        r"input covered (no remainder in the division by the stride). What is the kernel size "
+        r"$k$?",
+        ask="k",
+        kind="number",
+        answer=number(k),
+        solution=(
+            rf"$o = \frac{{n + 2p - d (k - 1) - 1}}{{s}} + 1$, so ${dk} = n + 2p - 1 - s (o - 1) "
+            rf"= {n} + {2 * pad} - 1 - {s} \cdot {o - 1} = {span}$ and $k = {k}$.",
+        ),
+        slips=distinct_slips(number(k), slips),
+        abs_tolerance=0.0,
+        tolerance=1e-9,
+    )
+
+
+@problem(
     "cnn_params",
     "The parameters of a convolution layer",
     params={"c_in": Choice(1, 3, 6, 16, 32), "c_out": Choice(4, 6, 8, 16, 32, 64),

@@ -72,6 +72,7 @@ class Edge:
 class Graph:
     boxes: tuple[Box, ...]
     edges: tuple[Edge, ...]
+    branches: tuple[tuple[str, str], ...]  # (quantity, TikZ point) where its fan-out parts
     width: float  # cm, before any scaling to the text width
     height: float  # cm, of a box
     loss: str  # the loss's LaTeX
@@ -174,9 +175,11 @@ def build(derivation) -> Graph:
         )
         for a, b in pairs
     )
+    branches = {e.source: e.branch for e in edges if e.fanout}
     return Graph(
         boxes=boxes,
         edges=edges,
+        branches=tuple((q.name, branches[q.name]) for q in quantities if q.name in branches),
         width=round(x - GAP, 2),
         height=HEIGHT,
         loss=net.loss_q.latex if net.loss_q is not None else "L",

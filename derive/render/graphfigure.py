@@ -133,7 +133,7 @@ def build(derivation) -> Graph:
         w = max((widths.get(v, 0.0) for v in order[c]), default=0.0)
         band[c] = (x, x + w)
         x += w + GAP
-    ys = _rows(order, up, down)
+    ys = _rows(order, up, down, _spine(net, column, preds))
 
     def route(a: Quantity, b: Quantity) -> tuple[tuple[float, float], ...]:
         """Horizontal inside the columns (from the box to the column's edge, and across the
@@ -241,14 +241,29 @@ def _order(layers, up, down) -> dict[int, list]:
             here = position(c)
 
             def key(v, near=near, here=here, forward=forward):
-                linked = [near[u] for u in (up if forward else down)[v] if u in near]
-                return (sum(linked) / len(linked) if linked else here[v], here[v])
+                linked = [
+                    (near[u], _weight(u, v)) for u in (up if forward else down)[v] if u in near
+                ]
+                return (_mean(linked) if linked else here[v], here[v])
 
             order[c].sort(key=key)
     return order
 
 
-def _rows(order, up, down) -> dict:
+def _spine(net, column, preds) -> set[Quantity]:
+    """The forward pass's main line: from the loss back, always to the quantity it reads that
+    stands furthest right (a node before an input before a parameter, then the first
+    declared), down to an input. It is drawn straight, at height 0."""
+    rank = {"node": 0, "input": 1, "param": 2}
+    order = {q: k for k, q in enumerate(net.quantities.values())}
+    q, out = net.loss_q, set()
+    while q is not None:
+        out.add(q)
+        q = min(preds[q], key=lambda p: (-column[p], rank[p.kind], order[p]), default=None)
+    return out
+
+
+def _rows(order, up, down, spine=frozenset()) -> dict:
     """The height of each vertex: near the mean height of its neighbours, keeping the column's
     order and at least ROW apart (a least-squares fit under the order, by pooling adjacent
     violators), alternately from the left and from the right."""
@@ -263,10 +278,30 @@ def _rows(order, up, down) -> dict:
             vs = order[c]
             wants = []
             for v in vs:
-                linked = [ys[u] for u in up[v] + down[v] if u in ys]
-                wants.append(sum(linked) / len(linked) if linked else ys[v])
-            ys.update(zip(vs, _fit(wants, _gaps(vs))))
+                linked = [(ys[u], _weight(u, v)) for u in up[v] + down[v] if u in ys]
+                wants.append(_mean(linked) if linked else ys[v])
+            held = [v in spine for v in vs]
+            wants = [0.0 if h else w for h, w in zip(held, wants)]
+            ys.update(zip(vs, _fit(wants, _gaps(vs), [SPINE if h else 1.0 for h in held])))
     return ys
+
+
+#: How strongly an edge between two nodes pulls them level, against one from an input or a
+#: parameter: the chain of the forward pass runs straight, the parameters sit beside it.
+NODE_WEIGHT = 2.0
+#: How firmly the main line is held at its height.
+SPINE = 1000.0
+
+
+def _weight(u, v) -> float:
+    def node(w):
+        return not isinstance(w, tuple) and w.kind == "node"
+
+    return NODE_WEIGHT if node(u) and node(v) else 1.0
+
+
+def _mean(pairs) -> float:
+    return sum(y * w for y, w in pairs) / sum(w for _, w in pairs)
 
 
 def _gaps(vs) -> list[float]:
@@ -278,18 +313,19 @@ def _gaps(vs) -> list[float]:
     return out
 
 
-def _fit(wants: list[float], gaps: list[float]) -> list[float]:
+def _fit(wants: list[float], gaps: list[float], weights: list[float]) -> list[float]:
     """Heights closest to ``wants`` (top first, decreasing) with y_k - y_(k+1) >= gaps[k]."""
     offsets = [0.0]
     for g in gaps:
         offsets.append(offsets[-1] + g)
     # z_k = y_k + offset_k must be non-increasing: pool adjacent violators
-    blocks: list[list[float]] = []  # [sum, count]
-    for w, o in zip(wants, offsets):
-        blocks.append([w + o, 1])
+    blocks: list[list[float]] = []  # [weighted sum, weight, count]
+    for want, o, w in zip(wants, offsets, weights):
+        blocks.append([(want + o) * w, w, 1])
         while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] < blocks[-1][0] / blocks[-1][1]:
-            s, n = blocks.pop()
+            s, w, n = blocks.pop()
             blocks[-1][0] += s
-            blocks[-1][1] += n
-    z = [s / n for s, n in blocks for _ in range(n)]
+            blocks[-1][1] += w
+            blocks[-1][2] += n
+    z = [s / w for s, w, n in blocks for _ in range(n)]
     return [zk - o for zk, o in zip(z, offsets)]

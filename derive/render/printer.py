@@ -149,6 +149,13 @@ class ScalarPrinter(LatexPrinter):
 
     printmethod = "_derive_latex"
 
+    def _print(self, expr, **kwargs):
+        # SymPy's own LaTeX methods (pi's \pi, E's e) are named _latex, which the printmethod
+        # above would otherwise bypass (sqrt(pi) in a GELU's derivative printed \text{\Pi})
+        if not hasattr(expr, self.printmethod) and callable(getattr(expr, "_latex", None)):
+            return expr._latex(self, **kwargs)
+        return super()._print(expr, **kwargs)
+
     def _print_Heaviside(self, expr, exp=None):
         return r"\mathbb{1}" + BRACKETS[1][0] + self._print(expr.args[0]) + r" > 0" + BRACKETS[1][1]
 

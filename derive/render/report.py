@@ -23,7 +23,7 @@ from pathlib import Path
 import jinja2
 
 from derive.errors import DeriveError
-from derive.render import context
+from derive.render import activations, context, graphfigure
 
 INSTALL_HINT = (
     "derive: latexmk is not installed, so no PDF was made (the .tex is written); install it with "
@@ -96,12 +96,13 @@ def check_notation(notation: str) -> str:
 def render_tex(derivation, verification=None, notation: str = "residual", training=None) -> str:
     """``training``: a :class:`derive.render.training.Training`, drawn as a section of curves."""
     r = context.build(derivation, verification)
+    figures = {"g": graphfigure.build(derivation), "a": activations.build(derivation)}
     if check_notation(notation) in ("jacobian", "batch"):
         from derive.render import jacobian
 
         j = jacobian.build(derivation, batch=notation == "batch")
-        return render("jacobian.tex.j2", r=r, j=j, t=training)
-    return render("report.tex.j2", r=r, t=training)
+        return render("jacobian.tex.j2", r=r, j=j, t=training, **figures)
+    return render("report.tex.j2", r=r, t=training, **figures)
 
 
 def render_md(derivation, verification=None, part: str = "all", training=None) -> str:

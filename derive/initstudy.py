@@ -178,7 +178,7 @@ def check(layers: int, width: int, activation: str, init: str, batch: int) -> No
 
 def experiments(activation: str | None, init: str | None) -> list[tuple[str, str]]:
     """Both given: that one experiment. One given: the lecture's experiments with it (--init he:
-    ReLU + He). Neither: all five."""
+    ReLU + He). Neither: all six."""
     if activation is not None and init is not None:
         return [(activation, init)]
     chosen = [(a, i) for a, i in LECTURE if activation in (None, a) and init in (None, i)]

@@ -213,9 +213,9 @@ def test_a_one_unit_chain_has_the_product_of_its_derivatives():
 
 
 def test_linear_regime_orthogonal_weights_keep_the_residual_norm():
-    """Tiny orthogonal weights keep tanh near its linear regime only if scaled back up; with
-    ReLU on an all-positive path the map is linear, so an orthogonal permutation keeps every
-    residual's entries: dL/da_l = g P_L ... P_{l+1} exactly."""
+    """Permutation matrices (orthogonal) on positive data: ReLU passes everything, the network is
+    linear, and dL/da_l = g P_L ... P_{l+1} holds the entries of g, permuted: the same mean and
+    std in every layer, and every ||dL/dW_l|| = ||g^T x||."""
     rng = np.random.default_rng(5)
     x = np.abs(rng.normal(size=(6, 5))) + 0.1  # positive: ReLU passes everything
     perms = [np.eye(5)[rng.permutation(5)] for _ in range(4)]

@@ -105,6 +105,10 @@ class GradientStats:
     weight_max: float  # max |dL/dW_l|: 0 exactly when the layer's weights get no gradient
     spread: float  # the largest difference between two units' rows of dL/dW_l: 0 when every unit
     # of the layer gets the same gradient (trivially so for one unit)
+    # the size the plot and the sentences follow: the std, or |the entry| of a one-entry array
+    # (one unit: dL/dW_l is 1 x 1, whose std is 0 whatever it is)
+    residual_size: float
+    weight_size: float
 
 
 @dataclass(frozen=True)
@@ -142,11 +146,11 @@ class Flow:
     kind: str
     top: GradientStats  # the last layer, where the upstream gradient enters
     bottom: GradientStats  # layer 1
-    ratio: float  # residual std at layer 1 / at the top (nan when the top's is 0)
-    per_layer: float  # the geometric mean factor of the residual's std per layer down
+    ratio: float  # residual size at layer 1 / at the top (nan when the top's is 0)
+    per_layer: float  # the geometric mean factor of the residual's size per layer down
     silent: tuple[int, ...]  # the layers whose residual is exactly 0
     still: tuple[int, ...]  # the layers whose weight gradient is exactly 0
-    weight_low: float  # the smallest and largest std of dL/dW_l over the layers
+    weight_low: float  # the smallest and largest size of dL/dW_l over the layers
     weight_high: float
     symmetric: bool  # more than one unit, and every layer's units get identical gradients
 
@@ -243,8 +247,13 @@ def measure_gradients(steps: Iterable[Step]) -> tuple[GradientStats, ...]:
     out = []
     for l, residual, weight in steps:
         spread = float(np.max(np.ptp(weight, axis=0)))  # over the units, per input
-        out.append(GradientStats(l, *_moments(residual), *_moments(weight), spread))
+        out.append(GradientStats(l, *_moments(residual), *_moments(weight), spread,
+                                 _size(residual), _size(weight)))  # fmt: skip
     return tuple(sorted(out, key=lambda g: g.layer))
+
+
+def _size(a: np.ndarray) -> float:
+    return float(a.std()) if a.size > 1 else float(np.abs(a).max())
 
 
 def _moments(a: np.ndarray) -> tuple[float, float, float]:
@@ -343,7 +352,7 @@ def flow(study: Study) -> Flow:
     """Classify the backward pass from its numbers, as :func:`trend` does the forward one."""
     grads = study.gradients
     top, bottom = grads[-1], grads[0]
-    ratio = bottom.residual_std / top.residual_std if top.residual_std > 0 else math.nan
+    ratio = bottom.residual_size / top.residual_size if top.residual_size > 0 else math.nan
     steps = max(len(grads) - 1, 1)
     per_layer = ratio ** (1 / steps) if ratio == ratio and ratio > 0 else 0.0
     silent = tuple(g.layer for g in grads if g.residual_max == 0)
@@ -356,7 +365,7 @@ def flow(study: Study) -> Flow:
         kind = "explode"
     else:
         kind = "steady"
-    stds = [g.weight_std for g in grads]
+    stds = [g.weight_size for g in grads]
     symmetric = study.width > 1 and all(g.spread == 0 for g in grads)
     return Flow(kind, top, bottom, ratio, per_layer, silent, still, min(stds), max(stds),
                 symmetric)  # fmt: skip

@@ -195,6 +195,11 @@ def test_a_one_unit_chain_has_the_product_of_its_derivatives():
     assert steps[2][1][0, 0] == pytest.approx(expect_w2, rel=1e-13)
     assert steps[1][1][0, 0] == pytest.approx(expect_w1, rel=1e-13)
     np.testing.assert_allclose(steps[1][0][:, 0], expect_residual_1, rtol=1e-13)
+    # one unit: dL/dW_l is one number, whose size is its absolute value (its std is 0)
+    stats = gradients(x, weights, "tanh", g)
+    assert [s.weight_std for s in stats] == [0.0, 0.0]
+    assert [s.weight_size for s in stats] == pytest.approx([abs(expect_w1), abs(expect_w2)])
+    assert stats[0].residual_size == pytest.approx(np.std(expect_residual_1))
     # ReLU with positive weights and data is linear: a_2 = 0.5 * 3 * x, dL/dw_1 = sum g 3 x = 7.5,
     # dL/dw_2 = sum g a_1 = 2 * 0.25 + 1 * 1 = 1.5, dL/da_1 = 3 g
     x, weights = np.array([[0.5], [2.0]]), [np.array([[0.5]]), np.array([[3.0]])]
@@ -280,6 +285,12 @@ def test_symmetry_is_not_claimed_of_random_weights_nor_of_one_unit():
     assert not flow(run(3, 20, "tanh", "xavier", batch=10)).symmetric
     one = run(3, 1, "tanh", "zero", batch=10)
     assert not flow(one).symmetric and "never broken" not in flow_conclusion(one)
+    chain = run(3, 1, "tanh", "large", batch=10)
+    sentence = flow_conclusion(chain)
+    assert "one entry per layer" in sentence and "standard deviation of the weight" not in sentence
+    sizes = [abs(g.weight_mean) for g in chain.gradients]
+    f = flow(chain)
+    assert (f.weight_low, f.weight_high) == (min(sizes), max(sizes)) and f.weight_low > 0
 
 
 def test_layers_are_named_in_words():

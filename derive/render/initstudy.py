@@ -207,7 +207,7 @@ def flow_conclusion(study: Study, style: str = "text") -> str:
         return text + (f"; {symmetry}." if f.symmetric else ".")
 
     def std(g: GradientStats) -> str:
-        return number(g.residual_std, style)
+        return number(g.residual_size, style)
 
     if n == 1:
         span = f"is {std(f.top)} in its one layer"
@@ -220,9 +220,11 @@ def flow_conclusion(study: Study, style: str = "text") -> str:
     opening = {
         "vanish": "The gradient vanishes on its way down",
         "explode": "The gradient explodes on its way down",
-        "steady": "The gradient flows back steadily",
+        "steady": "The gradient flows back steadily" if n > 1 else "The gradient reaches the layer",
     }[f.kind]
-    text = f"{opening}: the standard deviation of the residual {residual} {span}"
+    single = study.batch * study.width == 1  # one entry: its absolute value, not its std 0
+    measure = "the absolute value" if single else "the standard deviation"
+    text = f"{opening}: {measure} of the residual {residual} {span}"
     last = study.stats[-1]
     if study.activation == "tanh" and last.saturated >= 0.5:
         tanh_prime = _math("tanh' < 0.02", r"\tanh' < 0.02", style)
@@ -233,9 +235,12 @@ def flow_conclusion(study: Study, style: str = "text") -> str:
     low, high = number(f.weight_low, style), number(f.weight_high, style)
     one = f.weight_low == f.weight_high or n == 1
     stds = f"is {low}" if one else f"lies between {low} and {high}"
-    text += f". The standard deviation of the weight gradients {gradient} {stds}"
+    if study.width > 1:
+        text += f". The standard deviation of the weight gradients {gradient} {stds}"
+    else:
+        text += f". The weight gradient {gradient}, one entry per layer, {stds} in absolute value"
     if study.weight_std > 0:
-        text += f" (the weights' own is {number(study.weight_std, style)})"
+        text += f" (the weights are drawn with {number(study.weight_std, style)})"
     if f.still:
         text += f"; {gradient} is exactly 0 in {layers_phrase(f.still, n)}"
     return text + (f"; {symmetry}." if f.symmetric else ".")
@@ -288,6 +293,7 @@ class Panel:
     layer: int
     coordinates: str  # pgfplots "(x,y) (x,y) ..."; y in percent of the layer's activations
     note: str  # ReLU: the share exactly zero, which no bar shows
+    empty: bool  # no bar at all (ReLU, every activation 0): the axis gets a fixed height
 
 
 @dataclass(frozen=True)
@@ -391,7 +397,7 @@ def experiment(study: Study, style: str) -> Experiment:
             f"({x:.6g},{100 * y:.4g})" for x, y in zip(h.edges, (*h.heights, 0.0))
         )
         note = f"{percent(s.zero, style)} at 0" if relu else ""
-        panels.append(Panel(s.layer, coordinates, note))
+        panels.append(Panel(s.layer, coordinates, note, not any(h.heights)))
         fraction = s.zero if relu else s.saturated
         rows.append(Row(s.layer, number(s.mean, style), number(s.std, style),
                         percent(fraction, style), bars(h.heights)))  # fmt: skip
@@ -434,7 +440,7 @@ def experiment(study: Study, style: str) -> Experiment:
         gradient_rows=gradient_rows,
         flow_conclusion=flow_conclusion(study, style),
         flow_kind=f.kind,
-        bottom_residual=number(f.bottom.residual_std, style),
+        bottom_residual=number(f.bottom.residual_size, style),
         weight_range=low if low == high else f"{low} to {high}",
         plot=std_plot(study),
     )
@@ -451,11 +457,12 @@ PLOT_LINES: tuple[tuple[str, str, str], ...] = (
 
 def std_plot(study: Study) -> StdPlot:
     """Every layer's standard deviation of the activations, the residual and the weight
-    gradient, for a log axis: exact zeros are drawn on its floor instead."""
+    gradient (of a one-entry array its absolute value), for a log axis: exact zeros are drawn on
+    its floor instead."""
     values = {
         "activations": [s.std for s in study.stats],
-        "residual": [g.residual_std for g in study.gradients],
-        "weights": [g.weight_std for g in study.gradients],
+        "residual": [g.residual_size for g in study.gradients],
+        "weights": [g.weight_size for g in study.gradients],
     }
     positive = [v for vs in values.values() for v in vs if v > 0]
     any_zero = len(positive) < sum(len(vs) for vs in values.values())

@@ -528,7 +528,7 @@ def init_study(
         str | None,
         typer.Option(
             metavar="tanh|relu",
-            help="The activation of every layer. Without it (and --init), the lecture's five "
+            help="The activation of every layer. Without it (and --init), the lecture's six "
             "experiments; with one of the two, the lecture's experiments that use it.",
             show_default=False,
         ),
@@ -536,9 +536,9 @@ def init_study(
     init: Annotated[
         str | None,
         typer.Option(
-            metavar="small|large|xavier|he",
-            help="The weights: small N(0, 0.01^2), large N(0, 1), xavier N(0, 1/n_in), "
-            "he N(0, 2/n_in).",
+            metavar="zero|small|large|xavier|he",
+            help="The weights: zero (W = 0), small N(0, 0.01^2), large N(0, 1), xavier "
+            "N(0, 1/n_in), he N(0, 2/n_in).",
             show_default=False,
         ),
     ] = None,
@@ -564,8 +564,9 @@ def init_study(
         ),
     ] = "pdf",
 ) -> None:
-    """Forward N(0, 1) data through a deep network at initialisation and show every layer's
-    activations: histograms, a mean/std table and what they say (lecture 4's experiments)."""
+    """Forward N(0, 1) data through a deep network at initialisation and backpropagate an N(0, 1)
+    upstream gradient: every layer's activations (histograms), residual and weight gradient (a
+    std plot), a mean/std table and what they say (lecture 4's experiments)."""
     with user_errors():
         from derive import initstudy
         from derive.render import initstudy as writeup

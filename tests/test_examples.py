@@ -21,6 +21,8 @@ CASES = [
     ("batchnorm", {}),
     ("vae", {}),
     ("mlp", {}),
+    ("perceptron", {}),
+    ("hinge", {}),
     *[("losses", {"loss": name}) for name in LOSSES],
 ]
 

@@ -651,7 +651,7 @@ def print_results(net, result: dict, label: str, arrays: dict) -> None:
 
 # derive check lives in its own module (it is most of a command line by itself); importing it
 # registers the command on ``app``
-from derive import cli_check, cli_conv, cli_sheet  # noqa: E402, F401
+from derive import cli_boundary, cli_check, cli_conv, cli_sheet  # noqa: E402, F401
 
 
 def main() -> None:

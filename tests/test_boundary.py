@@ -273,6 +273,7 @@ def test_the_command_writes_the_figures_and_the_pdf(cli, tmp_path):
     assert set(writeup.REGION) | {writeup.EDGE} == colours  # both classes and a boundary
     tex = (out / "boundary-moons.tex").read_text()
     assert r"\addplot graphics" in tex and "boundary-moons-04.png" in tex
+    assert tex.count(r"\addplot graphics") == 4 + 2  # the sections, and h = 8 across lambda
     assert "lambda = 0, seed 0, h = 8: training accuracy" in result.stdout
     assert "as lambda goes from 0 to 0.01" in result.stdout
 

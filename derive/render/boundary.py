@@ -227,6 +227,7 @@ class PanelView:
     seed: int
     accuracy: str
     first_column: bool
+    lam: str = ""  # in the figure across lambda: \lambda = 0.01, its title
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,7 @@ class Section:
     columns: int
     rows: int
     panels: tuple[PanelView, ...]
+    figure: bool  # False when the figure across lambda already shows its one panel
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,9 @@ class Document:
     class1: str
     sections: tuple[Section, ...]
     across: tuple[str, ...]
+    across_panels: tuple[PanelView, ...]  # the widest width, the first seed, lambda by lambda
+    across_width: int
+    across_seed: int
     rows: tuple[Row, ...]
 
 
@@ -287,9 +292,16 @@ def document(study: Study, name: str) -> Document:
             for s in o.seeds
             for k, w in enumerate(o.widths)
         )
+        single = len(views) == 1 and len(o.lams) > 1
         sections.append(Section(lam_text(lam, "tex"), tuple(said[lam]), columns, len(o.seeds),
-                                views))  # fmt: skip
-    size = min(3.6, (16.0 - 0.35 * (columns - 1)) / columns)
+                                views, not single))  # fmt: skip
+    wide, first = o.widths[-1], o.seeds[0]
+    across = tuple(
+        PanelView(files[(lam, first, wide)], wide, first,
+                  f"{study.panel(lam, first, wide).accuracy:.3f}", k == 0, lam_text(lam, "tex"))
+        for k, lam in enumerate(o.lams)
+    ) if len(o.lams) > 1 else ()  # fmt: skip
+    size = min(3.6, (16.0 - 0.35 * (max(columns, len(across)) - 1)) / max(columns, len(across)))
 
     def table(k: int) -> str:
         return "\n".join(f"{a:.5f} {b:.5f}" for a, b in study.x[study.labels == k])
@@ -324,6 +336,9 @@ def document(study: Study, name: str) -> Document:
         class1=table(1),
         sections=tuple(sections),
         across=tuple(said[None]),
+        across_panels=across,
+        across_width=wide,
+        across_seed=first,
         rows=rows,
     )
 

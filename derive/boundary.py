@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -73,6 +74,7 @@ class Options:
     lr: float = 0.1
     momentum: float = 0.9
     batch_size: int = 20
+    network: Path | None = None  # a network file with a setting "hidden", instead of network()
 
     def __post_init__(self):
         toy.check(self.data, self.samples, self.noise)
@@ -144,6 +146,7 @@ class Study:
     x: np.ndarray
     labels: np.ndarray
     extent: tuple[float, float, float, float]  # xmin, xmax, ymin, ymax
+    title: str  # the network's, at the first width
     panels: tuple[Panel, ...]  # lambda by lambda, then seed by seed, then width by width
 
     def panel(self, lam: float, seed: int, width: int) -> Panel:
@@ -189,36 +192,73 @@ def run(options: Options, on_panel: Callable[[Panel], None] | None = None) -> St
     noise = toy.TOYS[o.data][1] if o.noise is None else o.noise
     description = (f"{o.data} ({toy.describe(o.data)}): {o.samples} points, noise {noise:g}, "
                    f"seed {o.data_seed}")  # fmt: skip
+    make = network_of(o)
     panels = []
     for lam in o.lams:
         for seed in o.seeds:
             for width in o.widths:
-                panel = train_panel(o, points, box, lam, seed, width, description)
+                panel = train_panel(o, points, box, lam, seed, width, description, make)
                 panels.append(panel)
                 if on_panel is not None:
                     on_panel(panel)
-    return Study(o, description, points.x, points.labels, box, tuple(panels))
+    title = make(o.widths[0]).title
+    return Study(o, description, points.x, points.labels, box, title, tuple(panels))
+
+
+def network_of(options: Options) -> Callable[[int], Network]:
+    """width -> the network to train: the one built here, or the network file of ``--network``
+    loaded with ``--set hidden=WIDTH``. A file is loaded once here and checked, so that a file
+    that does not fit is one line before anything is trained."""
+    if options.network is None:
+        return network
+    from derive.graph import load
+    from derive.train import Roles, toy_data
+
+    def make(width: int) -> Network:
+        net = load(options.network, hidden=width)
+        roles = Roles.of(net)
+        toy_data(net, roles, options.data, options.data_seed, 2, 0)  # checks the inputs
+        if len(roles.fixed) > 1:
+            names = ", ".join(q.name for q in roles.fixed)
+            raise DeriveError(f"{options.network}: more than one per-batch input ({names}); "
+                              "derive boundary gives one, the weight lambda")  # fmt: skip
+        if not roles.fixed and any(lam != 0 for lam in options.lams):
+            raise DeriveError(f"{options.network}: no per-batch input for the weight lambda "
+                              "(net.input('lam', 1, per_sample=False)); use --lam 0")  # fmt: skip
+        return net
+
+    make(options.widths[0])
+    return make
 
 
 def train_panel(o: Options, points: toy.Toy, box, lam: float, seed: int, width: int,
-                description: str) -> Panel:  # fmt: skip
+                description: str, make: Callable[[int], Network] = network) -> Panel:  # fmt: skip
     from derive.compile import compile_expressions, size_names
-    from derive.train import Data, Settings, Trainer, start_sizes
+    from derive.train import Data, Roles, Settings, Trainer, labels_of, prediction_of, toy_data
 
-    net = network(width)
-    sizes = start_sizes(net)  # d = c = 2, h = width
-    arrays = {"x": points.x, "y": np.eye(2)[points.labels]}
-    data = Data(description, arrays, arrays, sizes)  # scored on the training points
+    net = make(width)
+    roles = Roles.of(net)
+    label = labels_of(roles)[0]
+    sized = toy_data(net, roles, o.data, o.data_seed, 2, 0)  # d = 2, c = 2, h = width
+    x_name, sign = roles.features[0].name, label.content == "sign"
+    target = points.signs[:, None] if sign else np.eye(2)[points.labels]
+    arrays = {x_name: points.x, label.name: target}
+    data = Data(description, arrays, arrays, sized.sizes)  # scored on the training points
     settings = Settings(o.epochs, o.batch_size, o.lr, momentum=o.momentum, seed=seed)
-    trainer = Trainer(net, data, settings, {"lam": lam})
+    fixed = {roles.fixed[0].name: lam} if roles.fixed else {}
+    trainer = Trainer(net, data, settings, fixed)
     result = trainer.run()
     cells = grid(box)
-    score = compile_expressions(net, {"s": Leaf(net.quantities["s"])})
-    values = {**trainer.params, **trainer.fixed, "x": cells, "y": np.zeros((len(cells), 2))}
-    s = np.asarray(score(values, {**size_names(sizes), "m": len(cells)})["s"])  # y is not read
-    classes = (s[:, 1] > s[:, 0]).astype(np.int8).reshape(GRID, GRID)
-    W_1, W_2 = result.params["W_1"], result.params["W_2"]
-    norm = float(np.sum(W_1**2) + np.sum(W_2**2))
+    prediction = prediction_of(net, label)
+    score = compile_expressions(net, {"s": Leaf(prediction)})
+    values = {**trainer.params, **trainer.fixed, x_name: cells}
+    values[label.name] = np.zeros((len(cells),) if sign else (len(cells), 2))  # not read
+    sizes = {**size_names(sized.sizes), "m": len(cells)}
+    s = np.asarray(score(values, sizes)["s"]).reshape(len(cells), -1)
+    side = s[:, 0] > 0 if sign else s[:, 1] > s[:, 0]
+    classes = side.astype(np.int8).reshape(GRID, GRID)
+    weights = [q.name for q in net.params if q.shape[1] != 1]  # the matrices, not the biases
+    norm = float(sum(np.sum(result.params[w] ** 2) for w in weights))
     final = result.final
     return Panel(lam, seed, width, float(final.test_accuracy), float(final.test_loss), norm,
                  boundary_length(classes, box), classes)  # fmt: skip

@@ -46,6 +46,17 @@ def boundary(
     epochs: Annotated[int, typer.Option(help="Passes over the points.")] = 300,
     lr: Annotated[float, typer.Option("--lr", help="The learning rate.")] = 0.1,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Points per step.")] = 20,
+    network: Annotated[
+        Path | None,
+        typer.Option(
+            "--network",
+            metavar="FILE",
+            help="Train this network file instead (loaded with --set hidden=WIDTH): one input "
+            "of 2 entries, a one-hot label of 2 classes or a -1/+1 one (sign=True), and a "
+            "per-batch input for lambda if --lam is not 0.",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -87,8 +98,10 @@ def boundary(
             epochs=epochs,
             lr=lr,
             batch_size=batch_size,
+            network=network,
         )  # every option checked here, before anything is trained or written
-        study = b.run(options, on_panel=lambda p: typer.echo(writeup.panel_line(p)))
+        from_file = network is not None
+        study = b.run(options, on_panel=lambda p: typer.echo(writeup.panel_line(p, from_file)))
         for line in writeup.terminal_lines(study):
             typer.echo(line)
         out_dir = out if out is not None else Path("reports") / "boundary"

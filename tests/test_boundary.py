@@ -167,7 +167,7 @@ def study_of(rows, widths=(1, 10), seeds=(0,), lams=(0.0,)) -> boundary.Study:
         for lam, seed, w, acc, norm, length in rows
     )
     options = boundary.Options("moons", widths=widths, seeds=seeds, lams=lams)
-    return boundary.Study(options, "moons", np.zeros((2, 2)), np.array([0, 1]),
+    return boundary.Study(options, "moons", np.zeros((2, 2)), np.array([0, 1]), "net",
                           (-1, 1, -1, 1), panels)  # fmt: skip
 
 
@@ -296,3 +296,48 @@ def test_bad_options_are_one_line_and_write_nothing(cli, tmp_path, args, words):
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+SIGN_NET = """
+from derive import Network, hinge, mean, sq_norm, tanh, transpose
+
+net = Network("tanh_hinge", title="A tanh layer and the hinge loss")
+d = net.dim("d", 2)
+h = net.dim("h", 3, size=net.setting("hidden", 5))
+x = net.input("x", d)
+y = net.input("y", 1, sign=True)
+lam = net.input("lam", 1, r"\\lambda", per_sample=False)
+W_1 = net.param("W_1", (h, d), init="xavier")
+b_1 = net.param("b_1", h)
+w = net.param("w", h)
+b = net.param("b", 1)
+a = net.node("a", tanh(W_1 * x + b_1))
+s = net.node("s", transpose(w) * a + b)
+J = net.loss("J", mean(hinge(s, y)) + lam * sq_norm(W_1))
+"""
+
+
+def test_a_network_file_with_a_sign_label_or_a_one_hot_one(tmp_path, cli):
+    path = tmp_path / "tanh_hinge.py"
+    path.write_text(SIGN_NET)
+    options = boundary.Options("blobs", widths=(4,), seeds=(0,), lams=(0.0, 0.1), epochs=30,
+                               network=path)  # fmt: skip
+    study = boundary.run(options)
+    free, tied = study.panels
+    assert free.accuracy == 1.0 and tied.norm < free.norm
+    # the grid's classes: the sign of the score, which puts x_1 > 0.5 (class 1) on the + side
+    centres = boundary.grid(study.extent)
+    right = (centres[:, 0] > 0.5).reshape(free.classes.shape)
+    left = (centres[:, 0] < -0.5).reshape(free.classes.shape)
+    assert np.all(free.classes[right & (np.abs(centres[:, 1]) < 1.5).reshape(right.shape)] == 1)
+    assert np.all(free.classes[left & (np.abs(centres[:, 1]) < 1.5).reshape(left.shape)] == 0)
+    mlp = boundary.run(boundary.Options("blobs", widths=(3,), seeds=(0,), epochs=20,
+                                        network=EXAMPLES / "mlp.py"))  # fmt: skip
+    assert mlp.panels[0].accuracy == 1.0
+    out = tmp_path / "none"
+    for network, lam, words in [
+        (EXAMPLES / "perceptron.py", "0", "unknown setting 'hidden'"),
+        (EXAMPLES / "mlp.py", "0.1", "no per-batch input for the weight lambda"),
+    ]:
+        result = cli("boundary", "--network", network, "--lam", lam, "-o", out)
+        assert result.exit_code == 2 and words in result.stderr and not out.exists()

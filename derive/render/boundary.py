@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from derive.boundary import GRID, Panel, Study, spread
+from derive.render.context import tex_text
 from derive.render.initstudy import math_number, number
 from derive.render.report import render, write_documents
 
@@ -172,7 +173,7 @@ def lam_sentence(study: Study, seed: int, width: int, style: str) -> str | None:
     norms = [p.norm for p in panels]
     acc = [p.accuracy for p in panels]
     lengths = [p.length for p in panels]
-    r = "||W_1||^2 + ||W_2||^2" if style == "text" else r"$\|W_1\|_F^2 + \|W_2\|_F^2$"
+    r = norm_text(study.options.network is not None, style)
     first, last = (lam_text(x, style).split("= ")[-1].rstrip("$") for x in (lams[0], lams[-1]))
     lam = "lambda" if style == "text" else r"$\lambda$"
 
@@ -208,9 +209,17 @@ def sentences(study: Study, style: str = "text") -> dict[float | None, list[str]
 
 
 # --- the terminal ---------------------------------------------------------------------------
-def panel_line(p: Panel) -> str:
+def norm_text(from_file: bool, style: str) -> str:
+    """The regulariser's name: the squared norms of the study's two weight matrices, or of every
+    matrix of a network file."""
+    if from_file:
+        return "sum ||W||^2" if style == "text" else r"$\sum_W \|W\|_F^2$"
+    return "||W_1||^2 + ||W_2||^2" if style == "text" else r"$\|W_1\|_F^2 + \|W_2\|_F^2$"
+
+
+def panel_line(p: Panel, from_file: bool = False) -> str:
     return (f"{lam_text(p.lam, 'text')}, seed {p.seed}, h = {p.width}: training accuracy "
-            f"{p.accuracy:.3f}, J {number(p.loss, 'text')}, ||W_1||^2 + ||W_2||^2 "
+            f"{p.accuracy:.3f}, J {number(p.loss, 'text')}, {norm_text(from_file, 'text')} "
             f"{number(p.norm, 'text')}, boundary length {number(p.length, 'text')}")  # fmt: skip
 
 
@@ -270,6 +279,9 @@ class Document:
     class1: str
     sections: tuple[Section, ...]
     across: tuple[str, ...]
+    network: str  # the network file, or "" for the study's own network
+    title: str  # its title
+    norm: str  # the regulariser's name, as math
     across_panels: tuple[PanelView, ...]  # the widest width, the first seed, lambda by lambda
     across_width: int
     across_seed: int
@@ -336,6 +348,9 @@ def document(study: Study, name: str) -> Document:
         class1=table(1),
         sections=tuple(sections),
         across=tuple(said[None]),
+        network=tex_text(str(o.network)) if o.network is not None else "",
+        title=tex_text(study.title),
+        norm=norm_text(o.network is not None, "tex"),
         across_panels=across,
         across_width=wide,
         across_seed=first,

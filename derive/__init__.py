@@ -39,6 +39,7 @@ from derive.ops.losses import (
     mse,
     multiclass_hinge,
     norm,
+    perceptron,
     softmax,
     softmax_cross_entropy,
     sq_norm,
@@ -60,5 +61,5 @@ __all__ = [
     "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "tanh",
     "cross_entropy", "softmax", "sq_norm", "squared_error", "dropout", "cosine_loss",
     "cosine_similarity", "gaussian_kl", "hinge", "huber", "l1_loss", "logsumexp", "mse",
-    "multiclass_hinge", "norm", "softmax_cross_entropy",
+    "multiclass_hinge", "norm", "perceptron", "softmax_cross_entropy",
 ]  # fmt: skip

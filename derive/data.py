@@ -8,6 +8,8 @@
 - a folder with MNIST's four IDX files (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
   ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each optionally ``.gz``), the format
   users already have.
+- ``moons``, ``circles``, ``spirals``, ``blobs``: two classes of points in the plane
+  (:mod:`derive.toy`), with one-hot or -1/+1 labels.
 - ``synthetic``: for any network, inputs drawn from N(0, 1) and targets made by a fixed random
   teacher (labels: the arg-max of a linear map of the inputs; real targets: tanh of one), so the
   task can be learnt.
@@ -61,8 +63,10 @@ def load_images(spec: str) -> Images:
         raise DeriveError(
             f"--data {spec}: give the folder that holds the four MNIST IDX files, not one file"
         )
+    from derive.toy import TOYS
+
     raise DeriveError(
-        f"--data {spec}: no such dataset or folder (one of {', '.join(NAMES)}, "
+        f"--data {spec}: no such dataset or folder (one of {', '.join((*NAMES, *TOYS))}, "
         "or a folder of MNIST IDX files)"
     )
 

@@ -295,7 +295,8 @@ class Quantity:
     part: str | None = field(default=None, compare=False)  # Task A of a multi-task network
     aka: tuple[str, ...] = field(default=(), compare=False)
     # what an input holds, for random test points, simplification and training:
-    # "real" | "onehot" | "mask" | "noise" (drawn from N(0, 1) afresh at every training step)
+    # "real" | "onehot" | "sign" (a label of entries -1 or +1) | "mask" | "noise" (drawn from
+    # N(0, 1) afresh at every training step)
     content: str = field(default="real", compare=False)
     target: bool = field(default=False, compare=False)  # an input the loss compares against
     keep: float = field(default=0.5, compare=False)  # masks: probability of keeping a unit

@@ -127,21 +127,25 @@ class Network:
 
     def input(self, name: str, size=1, latex: str | None = None, *, onehot: bool = False,
               mask: float | None = None, noise: bool = False, target: bool = False,
-              per_sample: bool = True, description: str = "") -> Leaf:  # fmt: skip
+              sign: bool = False, per_sample: bool = True,
+              description: str = "") -> Leaf:  # fmt: skip
         """A per-sample input (a column vector, one per sample). ``onehot``: a one-hot (or
-        probability) vector, so its entries sum to one (a label: a target); ``mask``: a dropout
-        mask whose entries are 0 or 1/keep, ``mask`` being the keep probability; ``noise``:
+        probability) vector, so its entries sum to one (a label: a target); ``sign``: a label
+        whose entries are -1 or +1 (the perceptron's and the binary hinge loss's); ``mask``: a
+        dropout mask whose entries are 0 or 1/keep, ``mask`` being the keep probability; ``noise``:
         standard normal noise (a VAE's epsilon); ``target``: what the loss compares a prediction
         with (a regression target), so training takes it from the data's targets;
         ``per_sample=False``: one value for the whole batch, such as the weight lambda of a
         regulariser. Training draws masks and noise afresh at every step."""
-        if sum((onehot, mask is not None, noise)) > 1:
-            raise DeriveError(f"input {name}: onehot, mask and noise exclude one another")
+        if sum((onehot, sign, mask is not None, noise)) > 1:
+            raise DeriveError(f"input {name}: onehot, sign, mask and noise exclude one another")
         if mask is not None and not 0 < mask <= 1:
             raise DeriveError(f"input {name}: the keep probability mask={mask} is not in (0, 1]")
         content = "real"
-        if onehot or mask is not None or noise:
-            content = "onehot" if onehot else "mask" if mask is not None else "noise"
+        if onehot or sign or mask is not None or noise:
+            content = (
+                "onehot" if onehot else "sign" if sign else "mask" if mask is not None else "noise"
+            )
         return self._add(
             name,
             (size, 1),
@@ -149,7 +153,7 @@ class Network:
             per_sample,
             latex,
             content=content,
-            target=target or onehot,
+            target=target or onehot or sign,
             keep=mask if mask is not None else 0.5,
             description=description,
         )

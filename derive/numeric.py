@@ -1,9 +1,10 @@
 """The numeric proof: derived formulas, compiled to NumPy, against float64 central differences.
 
 Every residual and gradient is evaluated in both its forms at random points (inputs drawn by
-what they hold: normal values, one-hot labels, dropout masks) and compared with central
-differences of the compiled loss. For a node the difference quotient perturbs the node's own
-values (the forward pass takes them as given), which is the definition of its residual.
+what they hold: normal values, one-hot labels, labels of -1 and +1, dropout masks) and compared
+with central differences of the compiled loss. For a node the difference quotient perturbs the
+node's own values (the forward pass takes them as given), which is the definition of its
+residual.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def random_values(net: Network, sizes: dict, rng: np.random.Generator, scale: fl
         if q.content == "onehot":
             n = shape[-1]
             values[q.name] = np.eye(n)[rng.integers(0, n, size=shape[:-1])]
+        elif q.content == "sign":
+            values[q.name] = rng.choice([-1.0, 1.0], size=shape)
         elif q.content == "mask":
             values[q.name] = (rng.random(shape) < q.keep) / q.keep
         else:

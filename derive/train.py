@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import sympy as sp
 
+from derive import toy
 from derive.compile import (
     compile_expressions,
     compile_network,
@@ -31,6 +32,7 @@ from derive.expr import Leaf, Quantity, leaves, m, sym
 from derive.graph import Network
 
 SYNTHETIC_TRAIN, SYNTHETIC_TEST = 2000, 500
+TOY_TRAIN, TOY_TEST = 200, 200
 EVAL_CHUNK = 2000  # samples per forward pass on the test set: bounds the memory
 
 
@@ -149,6 +151,8 @@ def load_data(net: Network, spec: str, seed: int = 0) -> Data:
     roles = Roles.of(net)
     if spec == "synthetic":
         return synthetic(net, roles, seed)
+    if spec in toy.TOYS:
+        return toy_data(net, roles, spec, seed)
     images = load_images(spec)
     labels = [q for q in roles.targets if q.content == "onehot"]
     if len(roles.features) != 1 or len(labels) != 1 or len(roles.targets) != 1:
@@ -174,6 +178,43 @@ def image_data(net: Network, images: Images, x: Quantity, y: Quantity) -> Data:
     )
 
 
+def labels_of(roles: Roles) -> list[Quantity]:
+    """The class labels among the targets: one-hot vectors, or single entries of -1 and +1."""
+    return [q for q in roles.targets if q.content in ("onehot", "sign")]
+
+
+def toy_data(net: Network, roles: Roles, name: str, seed: int,
+             n_train: int = TOY_TRAIN, n_test: int = TOY_TEST) -> Data:  # fmt: skip
+    """Points in the plane (derive.toy) for a network with one input of 2 entries and one label:
+    one-hot over 2 classes, or -1/+1 (``sign=True``). The first ``n_train`` points of the seed's
+    draw train, the rest test."""
+    labels = labels_of(roles)
+    if len(roles.features) != 1 or len(labels) != 1 or len(roles.targets) != 1:
+        names = lambda qs: ", ".join(q.name for q in qs) or "none"  # noqa: E731
+        raise DeriveError(
+            f"--data {name} gives points in the plane and two classes: the network needs one "
+            f"input for the points and one label, one-hot or sign=True (it has features: "
+            f"{names(roles.features)}; targets: {names(roles.targets)})"
+        )
+    x, y = roles.features[0], labels[0]
+    sizes = start_sizes(net)
+    bind_dim(sizes, x, 2, f"--data {name} (points in the plane)")
+    sign = y.content == "sign"
+    bind_dim(
+        sizes, y, 1 if sign else 2, f"--data {name} ({'a -1/+1 label' if sign else '2 classes'})"
+    )
+    points = toy.make(name, n_train + n_test, seed)
+    target = points.signs[:, None] if sign else np.eye(2)[points.labels]
+    labelled = "labels -1 and +1" if sign else "one-hot labels of 2 classes"
+    return Data(
+        f"{name} ({toy.describe(name)}, seed {seed}): {n_train} points to train and {n_test} to "
+        f"test, {labelled}",
+        {x.name: points.x[:n_train], y.name: target[:n_train]},
+        {x.name: points.x[n_train:], y.name: target[n_train:]},
+        sizes,
+    )
+
+
 def synthetic(net: Network, roles: Roles, seed: int) -> Data:
     """Features from N(0, 1); each target made by a fixed random teacher from all the features:
     labels the arg-max of a linear map, real targets tanh of one, plus a little noise."""
@@ -194,6 +235,8 @@ def synthetic(net: Network, roles: Roles, seed: int) -> Data:
         scores = inputs @ teacher
         if q.content == "onehot":
             arrays[q.name] = np.eye(k)[np.argmax(scores + 0.1 * rng.normal(size=scores.shape), 1)]
+        elif q.content == "sign":
+            arrays[q.name] = np.where(scores + 0.1 * rng.normal(size=scores.shape) > 0, 1.0, -1.0)
         else:
             arrays[q.name] = np.tanh(scores) + 0.05 * rng.normal(size=scores.shape)
     return Data(
@@ -212,7 +255,7 @@ class Epoch:
     lr: float
     train_loss: float  # the mean of the batch losses during the epoch
     test_loss: float
-    test_accuracy: float | None  # None without a one-hot target
+    test_accuracy: float | None  # None without a one-hot or -1/+1 label
     seconds: float
 
 
@@ -251,8 +294,9 @@ class Result:
 
 # --- training ---------------------------------------------------------------------------------
 def prediction_of(net: Network, label: Quantity) -> Quantity | None:
-    """The node whose arg-max predicts the one-hot ``label``: the last per-sample node of its
-    shape that does not depend on it (the probabilities p, or the scores before them)."""
+    """The node whose arg-max predicts the one-hot ``label`` (or whose sign predicts a -1/+1
+    one): the last per-sample node of its shape that does not depend on it (the probabilities p,
+    or the scores before them)."""
     depends: dict[str, bool] = {}
     for q in net.nodes:
         depends[q.name] = any(
@@ -261,6 +305,16 @@ def prediction_of(net: Network, label: Quantity) -> Quantity | None:
     candidates = [q for q in net.nodes if q.batched and q.shape == label.shape]
     candidates = [q for q in candidates if not depends[q.name]]
     return candidates[-1] if candidates else None
+
+
+def agreeing(prediction: np.ndarray, label: np.ndarray, q: Quantity) -> int:
+    """How many samples are classified right: for a one-hot label, the arg-max of the prediction
+    is the label's class; for a -1/+1 label, the prediction's sign is the label (a score of 0,
+    as the perceptron has it, says -1)."""
+    if q.content == "sign":
+        guess = np.where(np.reshape(prediction, np.shape(label)) > 0, 1.0, -1.0)
+        return int(np.sum(guess == label))
+    return int(np.sum(np.argmax(prediction, axis=-1) == np.argmax(label, axis=-1)))
 
 
 def init_params(net: Network, sizes: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -313,7 +367,7 @@ class Trainer:
         self.compiled = compile_network(net, extra=stat_outputs)
         self.step_fn = self.compiled.function
         self.running: dict[str, np.ndarray] = {}  # starts at the first batch's statistics
-        labels = [q for q in self.roles.targets if q.content == "onehot"]
+        labels = labels_of(self.roles)
         self.label = labels[0] if labels else None
         self.prediction = prediction_of(net, self.label) if self.label else None
         outputs = {"loss": Leaf(net.loss_quantity)}
@@ -379,8 +433,7 @@ class Trainer:
             out = self.eval_fn(values, {**self.sizes, "m": size})
             total += float(out["loss"]) * size  # a batch mean (plus per-batch terms)
             if self.prediction is not None:
-                guess = np.argmax(out["prediction"], axis=-1)
-                correct += int(np.sum(guess == np.argmax(chunk[self.label.name], axis=-1)))
+                correct += agreeing(out["prediction"], chunk[self.label.name], self.label)
         accuracy = correct / n if self.prediction is not None else None
         return total / n, accuracy
 

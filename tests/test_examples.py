@@ -22,6 +22,8 @@ CASES = [
     ("vae", {}),
     ("mlp", {}),
     ("cnn", {}),
+    ("perceptron", {}),
+    ("hinge", {}),
     *[("losses", {"loss": name}) for name in LOSSES],
 ]
 

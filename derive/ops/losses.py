@@ -223,6 +223,15 @@ def hinge(score: Expr, label: Expr) -> Expr:
     return relu(add(SCALAR_ONE, scale(-1, matmul(label, score))))
 
 
+def perceptron(score: Expr, label: Expr) -> Expr:
+    """max(0, -y s) for a scalar score s and a label y in {-1, 1}: Rosenblatt's perceptron loss,
+    zero on a sample classified right, -y s (the distance's scale) on one classified wrong."""
+    if not (score.is_scalar and label.is_scalar):
+        raise ShapeError(f"the perceptron loss needs a scalar score and label, got "
+                         f"{shape_str(score.shape)} and {shape_str(label.shape)}")  # fmt: skip
+    return relu(scale(-1, matmul(label, score)))
+
+
 def multiclass_hinge(scores: Expr, target: Expr, margin=1) -> Expr:
     """sum_{j != y} max(0, s_j - s_y + margin) for a one-hot target: the multi-class SVM loss,
     written 1^T max(0, s - (y^T s) 1 + margin 1) - margin (the j = y term is the margin)."""

@@ -206,7 +206,9 @@ def meaning(net, q: Quantity) -> str:
     if q.description:
         return q.description
     if q.kind == "input":
-        return {"onehot": "a one-hot input", "mask": "a mask"}.get(q.content, "an input")
+        return {"onehot": "a one-hot input", "sign": "a label, -1 or +1", "mask": "a mask"}.get(
+            q.content, "an input"
+        )
     for w in net.consumers(q):
         role = _role(w.definition, Leaf(q))
         if not role:

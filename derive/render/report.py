@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -167,20 +168,27 @@ def write_report(derivation, verification, out_dir: Path, formats: set[str],
 
 
 def write_documents(name: str, tex: str, out_dir: Path, formats: set[str],
-                    md: str | None = None) -> list[Path]:  # fmt: skip
+                    md: str | None = None,
+                    assets: dict[str, bytes] | None = None) -> list[Path]:  # fmt: skip
     """Write <name>.tex, and <name>.md (given) and <name>.pdf (built from the .tex) when
     ``formats`` asks, staged in a temporary folder and moved into ``out_dir`` only once all are
-    made; return the paths. Any write-up with a .tex (the report, the initialisation study)."""
+    made; return the paths. Any write-up with a .tex (the report, the initialisation study).
+    ``assets``: files the .tex includes (the figures of the boundary study), by name, written
+    beside it."""
     with tempfile.TemporaryDirectory(prefix="derive-report-") as tmp:
         stage = Path(tmp)
         made = [stage / f"{name}.tex"]
         made[0].write_text(tex, encoding="utf-8")
+        included = []
+        for file, data in (assets or {}).items():
+            included.append(stage / file)
+            included[-1].write_bytes(data)
         if "md" in formats and md is not None:
             made.append(stage / f"{name}.md")
             made[-1].write_text(md, encoding="utf-8")
         if "pdf" in formats and latex_installed():
-            made.append(compile_pdf(made[0], stage / "build"))
-        return _move_into(made, out_dir)
+            made.append(compile_pdf(made[0], stage / "build", included))
+        return _move_into([*made, *included], out_dir)
 
 
 def latex_installed(hint: str = INSTALL_HINT) -> bool:
@@ -191,10 +199,13 @@ def latex_installed(hint: str = INSTALL_HINT) -> bool:
     return True
 
 
-def compile_pdf(tex: Path, build: Path) -> Path:
-    """Run latexmk on a copy of ``tex`` in ``build``; return the PDF, or raise DeriveError."""
+def compile_pdf(tex: Path, build: Path, assets: Sequence[Path] = ()) -> Path:
+    """Run latexmk on a copy of ``tex`` (and of the ``assets`` it includes) in ``build``; return
+    the PDF, or raise DeriveError."""
     build.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(tex, build / tex.name)
+    for asset in assets:
+        shutil.copyfile(asset, build / asset.name)
     command = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", tex.name]
     env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
     try:

@@ -632,6 +632,8 @@ def _draw_values(net, rng, decimals: int, scale: float) -> dict:
         if q.content == "onehot":
             n = shape[-1]
             value = np.eye(n)[rng.integers(0, n, size=shape[:-1])]
+        elif q.content == "sign":
+            value = rng.choice([-1.0, 1.0], size=shape)
         elif q.content == "mask":
             value = (rng.random(shape) < q.keep) / q.keep
         elif q.target:  # a target in (0, 1), where a sigmoid output can reach it
@@ -710,7 +712,7 @@ def numbers_tex(value, q, decimals: int) -> str:
     import numpy as np
 
     a = np.asarray(value, dtype=float)
-    if q.content in ("onehot", "mask"):
+    if q.content in ("onehot", "sign", "mask"):
         decimals = 0 if np.all(a == np.round(a)) else decimals
 
     def num(x: float) -> str:

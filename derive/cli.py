@@ -322,7 +322,9 @@ def report(
         formats(format)
         net = load(file, settings)
         curves = (
-            None if metrics is None else training.build(training.read_metrics(metrics, net.name))
+            None
+            if metrics is None
+            else training.build(training.read_metrics(metrics, net.name), metrics.parent)
         )
         derivation = net.derive()
         from derive.verify import verify

@@ -162,23 +162,35 @@ def write_report(derivation, verification, out_dir: Path, formats: set[str],
         raise DeriveError("the Markdown report is in the residual notation only: use pdf or tex")
     tex = render_tex(derivation, verification, notation, training)
     md = render_md(derivation, verification, training=training) if "md" in formats else None
-    return write_documents(derivation.network.name, tex, Path(out_dir), formats, md)
+    assets = {}
+    if training is not None and training.samples_source is not None:
+        assets[training.samples_file] = training.samples_source
+    return write_documents(derivation.network.name, tex, Path(out_dir), formats, md, assets)
 
 
 def write_documents(name: str, tex: str, out_dir: Path, formats: set[str],
-                    md: str | None = None) -> list[Path]:  # fmt: skip
+                    md: str | None = None, assets: dict[str, Path] | None = None
+                    ) -> list[Path]:  # fmt: skip
     """Write <name>.tex, and <name>.md (given) and <name>.pdf (built from the .tex) when
     ``formats`` asks, staged in a temporary folder and moved into ``out_dir`` only once all are
-    made; return the paths. Any write-up with a .tex (the report, the initialisation study)."""
+    made; return the paths. Any write-up with a .tex (the report, the initialisation study).
+    ``assets``: files the documents include (an image), copied beside them under these names."""
     with tempfile.TemporaryDirectory(prefix="derive-report-") as tmp:
         stage = Path(tmp)
         made = [stage / f"{name}.tex"]
         made[0].write_text(tex, encoding="utf-8")
+        for file, source in (assets or {}).items():
+            made.append(stage / file)
+            shutil.copyfile(source, made[-1])
         if "md" in formats and md is not None:
             made.append(stage / f"{name}.md")
             made[-1].write_text(md, encoding="utf-8")
         if "pdf" in formats and latex_installed():
-            made.append(compile_pdf(made[0], stage / "build"))
+            build = stage / "build"
+            build.mkdir()
+            for file in assets or {}:
+                shutil.copyfile(stage / file, build / file)
+            made.append(compile_pdf(made[0], build))
         return _move_into(made, out_dir)
 
 

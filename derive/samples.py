@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 
 from derive.compile import compile_expressions, internal_shape
 from derive.errors import DeriveError
@@ -73,7 +72,7 @@ def _reconstruction_sigma(net: Network, output: Quantity, data: Quantity) -> flo
         for e in _walk(q.definition):
             if isinstance(e, Scale) and isinstance(e.e, SqNorm):
                 if {leaf.q for leaf in leaves(e.e)} == pair and e.c.is_positive:
-                    return math.sqrt(float(1 / (2 * sp.sympify(e.c))))
+                    return math.sqrt(float(1 / (2 * e.c)))  # e.c: a SymPy number
     raise DeriveError(
         f"--samples: the loss compares {output.name} with {data.name} by no squared error "
         f"c ||{output.name} - {data.name}||^2, so derive does not know the decoder's noise "

@@ -226,6 +226,7 @@ def test_the_report_shows_the_samples(cli, trained, tmp_path):
     tex = (tmp_path / "vae.tex").read_text()
     assert r"\includegraphics[width=\textwidth]{vae-samples.png}" in tex
     assert r"train negative ELBO & test negative ELBO" in tex and r"\sigma = 1" in tex
+    assert "ylabel={negative ELBO}" in tex and "ymode=log" not in tex  # within a factor of 10
     assert (tmp_path / "vae-samples.png").read_bytes() == (out / "grid.png").read_bytes()
     md = (tmp_path / "vae.md").read_text()
     assert "](vae-samples.png)" in md and "| train negative ELBO |" in md

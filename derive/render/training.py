@@ -37,6 +37,7 @@ class Training:
     best_epoch: int
     rows: tuple[tuple[str, ...], ...]  # a few epochs for the table: epoch, lr, losses, accuracy
     loss_words: str = "loss"  # "negative ELBO"
+    log_axis: bool = True  # the loss axis logarithmic: the curve spans a factor of 10 or more
     samples_file: str = ""  # the grid of decoder samples beside the report ("" without one)
     samples_source: Path | None = None  # where it is read from
     samples_how: str = ""  # how the samples were drawn, a sentence in LaTeX
@@ -143,9 +144,18 @@ def build(metrics: dict, where: Path | None = None) -> Training:
         best_epoch=0 if best is None else best["epoch"],
         rows=rows,
         loss_words=tex_text(str(metrics.get("loss_words") or "loss")),
+        log_axis=_spans_decades(epochs),
         loss_words_md=md_text(str(metrics.get("loss_words") or "loss")),
         **_samples_fields(metrics, where or Path.cwd()),
     )
+
+
+def _spans_decades(epochs: list[dict]) -> bool:
+    """Whether the losses span a factor of 10 (a log axis then reads well; 22 to 39 does not
+    need 10^1.4 and 10^1.6 as ticks)."""
+    values = [e[k] for e in epochs for k in ("train_loss", "test_loss")]
+    low, high = min(values), max(values)
+    return low > 0 and high / low >= 10
 
 
 def _samples_fields(metrics: dict, where: Path) -> dict:

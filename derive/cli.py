@@ -158,11 +158,7 @@ def write_atomically(path: Path, write, example: str, inputs=()) -> None:
     ``inputs`` (the files the command reads)."""
     from derive.safeio import shown
 
-    if path.is_dir():
-        raise DeriveError(f"{path}: is a folder; give the file to write, e.g. {path / example}")
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        raise DeriveError(f"{shown(path)}: not a regular file; derive writes only to a new or "
-                          "regular file")  # fmt: skip
+    check_target(path, example)
     for given in inputs:
         with contextlib.suppress(OSError):
             if path.exists() and Path(given).exists() and path.samefile(given):
@@ -188,6 +184,30 @@ def write_atomically(path: Path, write, example: str, inputs=()) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def check_target(path: Path, example: str, suffix: str = "", option: str = "") -> None:
+    """A one-line error unless ``path`` can be a file derive writes: not a folder, not a link
+    or device, not in a folder that is a file; ``suffix``: the extension it must have."""
+    from derive.safeio import shown
+
+    lead = f"{option} " if option else ""
+    if path.is_dir():
+        raise DeriveError(
+            f"{lead}{shown(path)}: is a folder; give the file to write, e.g. {path / example}"
+        )
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise DeriveError(f"{lead}{shown(path)}: not a regular file; derive writes only to a new "
+                          "or regular file")  # fmt: skip
+    if suffix and path.suffix.lower() != suffix:
+        raise DeriveError(f"{lead}{shown(path)}: give a {suffix} file, e.g. {example}")
+    for parent in path.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DeriveError(f"{lead}{shown(path)}: {shown(parent)} is not a folder")
+            if not os.access(parent, os.W_OK):
+                raise DeriveError(f"{lead}{shown(path)}: cannot write in {shown(parent)}")
+            break
 
 
 def write_npz_atomically(path: Path, arrays: dict) -> None:
@@ -302,7 +322,9 @@ def report(
         formats(format)
         net = load(file, settings)
         curves = (
-            None if metrics is None else training.build(training.read_metrics(metrics, net.name))
+            None
+            if metrics is None
+            else training.build(training.read_metrics(metrics, net.name), metrics.parent)
         )
         derivation = net.derive()
         from derive.verify import verify
@@ -466,6 +488,17 @@ def train(
             show_default=False,
         ),
     ] = None,
+    samples: Annotated[
+        Path | None,
+        typer.Option(
+            help="A generative network (a VAE): write 8 x 8 decoder samples to this PNG, z ~ "
+            "N(0, I) through the decoder; on the left the decoder's means, on the right the same "
+            "with decoder noise: xhat + sigma n, n ~ N(0, I), sigma^2 = 1/(2c) for the "
+            "reconstruction c ||xhat - x||^2 (sigma = 1 for 1/2 ||xhat - x||^2), clipped to "
+            "[0, 1]. With --metrics the report shows the grid.",
+            show_default=False,
+        ),
+    ] = None,
     settings: Settings = None,
 ) -> None:
     """Train the network by mini-batch SGD on its compiled, derived gradients."""
@@ -480,8 +513,19 @@ def train(
         options = TrainSettings(epochs, batch_size, lr, Schedule.parse(schedule), momentum, seed)
         fixed = {k: parse_number(k, v) for k, v in parse_settings(value).items()}
         net = load(file, settings)
+        decoder = None
+        if samples is not None:  # before training: a wrong path or network fails at once
+            from derive.samples import find_decoder
+
+            check_target(samples, "samples.png", suffix=".png", option="--samples")
+            decoder = find_decoder(net)
         dataset = load_data(net, data, seed)
         trainer = Trainer(net, dataset, options, fixed)
+        if decoder is not None:
+            from derive.samples import image_side
+
+            image_side(decoder, dataset.sizes)
+        words = net.loss_words
         steps = trainer.steps_per_epoch()
         typer.echo(
             f"training {net.name} ({trainer.parameters:,} parameters) on {dataset.description}; "
@@ -494,7 +538,7 @@ def train(
             accuracy = "" if e.test_accuracy is None else f", test accuracy {e.test_accuracy:.4f}"
             typer.echo(
                 f"epoch {e.epoch:>{len(str(epochs))}}/{epochs}  lr {e.lr:.3g}  "
-                f"train loss {e.train_loss:.4f}, test loss {e.test_loss:.4f}{accuracy}  "
+                f"train {words} {e.train_loss:.4f}, test {words} {e.test_loss:.4f}{accuracy}  "
                 f"({e.seconds:.2f} s)"
             )
 
@@ -502,15 +546,31 @@ def train(
             on_step=lambda e, k, loss: bar.update(k, f"epoch {e}, loss {loss:.4f}"),
             on_epoch=on_epoch,
         )
+        record = result.metrics()
+        if decoder is not None:
+            from derive.png import png_bytes
+            from derive.samples import draw_samples, grid_image
+
+            drawn = draw_samples(net, decoder, trainer.params, dataset.sizes, seed,
+                                 fixed=trainer.fixed, running=trainer.running)  # fmt: skip
+            png = png_bytes(grid_image(drawn))
+            write_atomically(samples, lambda f: f.write(png), "samples.png")
+            where = metrics.parent if metrics is not None else Path.cwd()
+            record["samples"] = {
+                "file": os.path.relpath(samples.resolve(), where.resolve()),
+                "grid": "8 x 8",
+                "decoder_sigma": decoder.sigma,
+                "how": decoder.describe(),
+            }
         if metrics is not None:
-            text = json.dumps(result.metrics(), indent=2) + "\n"
+            text = json.dumps(record, indent=2) + "\n"
             write_atomically(metrics, lambda f: f.write(text.encode()), "metrics.json")
         if save is not None:
             write_npz_atomically(save, {**result.params, **result.running})
     final = result.final
     if final.test_accuracy is not None:
         typer.echo(f"test accuracy {final.test_accuracy:.4f} after {len(result.epochs)} epochs")
-    for path in (metrics, save):
+    for path in (metrics, save, samples):
         if path is not None:
             typer.echo(str(path))
 

@@ -72,6 +72,7 @@ class Network:
         self.setting_defaults: dict[str, object] = {}  # name -> the file's default
         self.quantities: dict[str, Quantity] = {}
         self.loss_q: Quantity | None = None
+        self.loss_words = "loss"  # what training calls the loss: "negative ELBO"
         self.notes: dict[str, str] = {}
         self.examples: dict = {}  # name -> array, in the layout of `derive grad` (example_values)
         self.running_averages: dict[str, float] = {}  # batch statistics -> momentum rho
@@ -190,8 +191,12 @@ class Network:
             part=self._part,
         )
 
-    def loss(self, name: str, definition: Expr, latex: str | None = None, **kw) -> Leaf:
-        """The scalar loss (usually a batch mean); the node everything is differentiated by."""
+    def loss(self, name: str, definition: Expr, latex: str | None = None, *,
+             words: str = "loss", **kw) -> Leaf:  # fmt: skip
+        """The scalar loss (usually a batch mean); the node everything is differentiated by.
+        ``words``: what training prints and the report writes for it ("negative ELBO")."""
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9 '-]*", words):
+            raise DeriveError(f"loss {name}: words {words!r}: use letters, digits, spaces, ' and -")
         if definition.shape != (ONE, ONE) or definition.batched:
             raise DeriveError(
                 f"loss {name} must be one scalar for the batch (use mean(...)), "
@@ -199,6 +204,7 @@ class Network:
             )
         leaf = self.node(name, definition, latex or name, **kw)
         self.loss_q = leaf.q
+        self.loss_words = words
         return leaf
 
     def example_values(self, values: dict) -> None:

@@ -4,8 +4,9 @@ Each step runs the generated forward pass and residuals (``derive.compile``) on 
 every parameter against its gradient (with momentum, PyTorch's form: v <- mu v + g,
 theta <- theta - lr v). Dropout masks and noise inputs are drawn afresh at every step; the batch
 statistics of batch normalisation feed running averages, which take their place when the network
-is evaluated on the test set (masks are then all ones: inverted dropout). Everything random comes
-from one generator seeded by ``seed``: the same seed gives the same numbers.
+is evaluated on the test set (masks are then all ones: inverted dropout). Everything random in
+training comes from one generator seeded by ``seed``; the test set's noise from a second one
+(:func:`evaluation_noise`), the same draws at every epoch. The same seed gives the same numbers.
 """
 
 from __future__ import annotations
@@ -155,27 +156,33 @@ def load_data(net: Network, spec: str, seed: int = 0) -> Data:
         return toy_data(net, roles, spec, seed)
     images = load_images(spec)
     labels = [q for q in roles.targets if q.content == "onehot"]
+    if len(roles.features) == 1 and not roles.targets:  # an autoencoder: the images alone
+        return image_data(net, images, roles.features[0], None)
     if len(roles.features) != 1 or len(labels) != 1 or len(roles.targets) != 1:
         names = lambda qs: ", ".join(q.name for q in qs) or "none"  # noqa: E731
         raise DeriveError(
             f"--data {spec} gives images and labels: the network needs one input for the "
-            f"images and one one-hot input for the labels (it has features: "
-            f"{names(roles.features)}; targets: {names(roles.targets)}); use --data synthetic"
+            f"images and either one one-hot input for the labels or no target at all (an "
+            f"autoencoder; it has features: {names(roles.features)}; targets: "
+            f"{names(roles.targets)}); use --data synthetic"
         )
     return image_data(net, images, roles.features[0], labels[0])
 
 
-def image_data(net: Network, images: Images, x: Quantity, y: Quantity) -> Data:
+def image_data(net: Network, images: Images, x: Quantity, y: Quantity | None) -> Data:
+    """The images as input ``x``, their labels as the one-hot ``y``; without ``y`` (an
+    autoencoder, whose target is the image itself) the labels are left out."""
     sizes = start_sizes(net)
     bind_dim(sizes, x, images.x_train.shape[1], f"--data {images.name}")
-    bind_dim(sizes, y, images.classes, f"--data {images.name} ({images.classes} classes)")
-    eye = np.eye(images.classes)
-    return Data(
-        images.description,
-        {x.name: images.x_train, y.name: eye[images.labels_train]},
-        {x.name: images.x_test, y.name: eye[images.labels_test]},
-        sizes,
-    )
+    train, test = {x.name: images.x_train}, {x.name: images.x_test}
+    description = images.description
+    if y is not None:
+        bind_dim(sizes, y, images.classes, f"--data {images.name} ({images.classes} classes)")
+        eye = np.eye(images.classes)
+        train[y.name], test[y.name] = eye[images.labels_train], eye[images.labels_test]
+    else:
+        description += " (the images alone: no labels)"
+    return Data(description, train, test, sizes)
 
 
 def labels_of(roles: Roles) -> list[Quantity]:
@@ -269,6 +276,7 @@ class Result:
     epochs: tuple[Epoch, ...]
     params: dict[str, np.ndarray] = field(repr=False)  # trained, in the layout of `derive grad`
     running: dict[str, np.ndarray] = field(repr=False)  # running averages of batch statistics
+    loss_words: str = "loss"  # what the loss is called: "negative ELBO"
 
     @property
     def final(self) -> Epoch:
@@ -284,6 +292,7 @@ class Result:
             "settings": settings,
             "sizes": self.sizes,
             "parameters": self.parameters,
+            "loss_words": self.loss_words,
             "train_loss": self.final.train_loss,
             "test_loss": self.final.test_loss,
             "test_accuracy": self.final.test_accuracy,
@@ -352,6 +361,13 @@ def fixed_values(net: Network, roles: Roles, given: dict[str, float]) -> dict[st
     return out
 
 
+def evaluation_noise(seed: int) -> np.random.Generator:
+    """The generator of the test set's noise (a VAE's eps), apart from the training stream and
+    seeded anew at every evaluation: each epoch is scored on the same draws, sample i of the
+    test set getting rows i of ``default_rng([seed, 1]).normal(size=(n_test, k))``."""
+    return np.random.default_rng([seed, 1])
+
+
 class Trainer:
     """Compiles the network once, then trains it on ``data``."""
 
@@ -386,16 +402,19 @@ class Trainer:
             out[name] = np.ascontiguousarray(array, dtype=float).reshape(shape)
         return out
 
-    def draw(self, n: int, train: bool) -> dict[str, np.ndarray]:
-        """Masks (all ones at test time: inverted dropout) and noise for ``n`` samples."""
+    def draw(self, n: int, train: bool, rng: np.random.Generator | None = None
+             ) -> dict[str, np.ndarray]:  # fmt: skip
+        """Masks (all ones at test time: inverted dropout) and noise for ``n`` samples, from
+        ``rng`` (by default the training stream)."""
+        rng = self.rng if rng is None else rng
         out = {}
         for q in self.roles.drawn:
             shape = internal_shape(q, {**self.data.sizes, m: n})
             if q.content == "mask":
                 keep = q.keep
-                out[q.name] = (self.rng.random(shape) < keep) / keep if train else np.ones(shape)
+                out[q.name] = (rng.random(shape) < keep) / keep if train else np.ones(shape)
             else:
-                out[q.name] = self.rng.normal(size=shape)
+                out[q.name] = rng.normal(size=shape)
         return out
 
     def batch(self, arrays: dict[str, np.ndarray], index) -> dict[str, np.ndarray]:
@@ -424,11 +443,12 @@ class Trainer:
         """The test loss and accuracy, with the running averages in place of batch statistics."""
         test, n = self.test_arrays, self.data.n_test
         total, correct = 0.0, 0
+        noise = evaluation_noise(self.settings.seed)
         for start in range(0, n, EVAL_CHUNK):
             index = slice(start, min(n, start + EVAL_CHUNK))
             chunk = self.batch(test, index)
             size = index.stop - index.start
-            values = {**chunk, **self.draw(size, train=False), **self.fixed, **self.params}
+            values = {**chunk, **self.draw(size, False, noise), **self.fixed, **self.params}
             values.update(self.running)
             out = self.eval_fn(values, {**self.sizes, "m": size})
             total += float(out["loss"]) * size  # a batch mean (plus per-batch terms)
@@ -496,6 +516,7 @@ class Trainer:
             epochs,
             params,
             dict(self.running),
+            net.loss_words,
         )
 
 

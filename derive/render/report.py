@@ -164,7 +164,10 @@ def write_report(derivation, verification, out_dir: Path, formats: set[str],
         raise DeriveError("the Markdown report is in the residual notation only: use pdf or tex")
     tex = render_tex(derivation, verification, notation, training)
     md = render_md(derivation, verification, training=training) if "md" in formats else None
-    return write_documents(derivation.network.name, tex, Path(out_dir), formats, md)
+    assets = {}
+    if training is not None and training.samples_source is not None:
+        assets[training.samples_file] = Path(training.samples_source).read_bytes()
+    return write_documents(derivation.network.name, tex, Path(out_dir), formats, md, assets)
 
 
 def write_documents(name: str, tex: str, out_dir: Path, formats: set[str],

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from derive.errors import DeriveError
-from derive.render.context import tex_text
+from derive.render.context import md_text, tex_text
 
 EPOCH_KEYS = ("epoch", "lr", "train_loss", "test_loss", "test_accuracy")
 
@@ -36,6 +36,13 @@ class Training:
     best_accuracy: str
     best_epoch: int
     rows: tuple[tuple[str, ...], ...]  # a few epochs for the table: epoch, lr, losses, accuracy
+    loss_words: str = "loss"  # "negative ELBO"
+    log_axis: bool = True  # the loss axis logarithmic: the curve spans a factor of 10 or more
+    samples_file: str = ""  # the grid of decoder samples beside the report ("" without one)
+    samples_source: Path | None = None  # where it is read from
+    samples_how: str = ""  # how the samples were drawn, a sentence in LaTeX
+    samples_how_md: str = ""  # the same in Markdown
+    loss_words_md: str = "loss"
 
 
 def read_metrics(path: Path, network: str) -> dict:
@@ -67,7 +74,30 @@ def _curve(epochs: list[dict], key: str) -> str:
     return " ".join(f"({e['epoch']},{e[key]:.6g})" for e in epochs if e[key] is not None)
 
 
-def build(metrics: dict) -> Training:
+def samples_of(metrics: dict, where: Path) -> Path | None:
+    """The PNG of decoder samples that the metrics name (relative to their folder ``where``),
+    checked to be there and to be a PNG; None if they name none."""
+    from derive.png import png_size
+
+    entry = metrics.get("samples")
+    if entry is None:
+        return None
+    file = entry.get("file") if isinstance(entry, dict) else None
+    if not isinstance(file, str) or not file:
+        raise DeriveError("the metrics' 'samples' names no file (write it with derive train "
+                          "--samples FILE.png)")  # fmt: skip
+    path = where / file
+    if not path.is_file():
+        raise DeriveError(f"{path}: no such samples image (the metrics name it; write it again "
+                          "with derive train --samples)")  # fmt: skip
+    with path.open("rb") as f:
+        if png_size(f.read(32)) is None:
+            raise DeriveError(f"{path}: not a PNG image (the metrics name it as the samples)")
+    return path
+
+
+def build(metrics: dict, where: Path | None = None) -> Training:
+    """``where``: the folder of the metrics file, which the samples' path is relative to."""
     epochs = metrics["epochs"]
     last = epochs[-1]
     s = metrics.get("settings", {})
@@ -113,7 +143,46 @@ def build(metrics: dict) -> Training:
         best_accuracy="" if best is None else f"{best['test_accuracy']:.4f}",
         best_epoch=0 if best is None else best["epoch"],
         rows=rows,
+        loss_words=tex_text(str(metrics.get("loss_words") or "loss")),
+        log_axis=_spans_decades(epochs),
+        loss_words_md=md_text(str(metrics.get("loss_words") or "loss")),
+        **_samples_fields(metrics, where or Path.cwd()),
     )
+
+
+def _spans_decades(epochs: list[dict]) -> bool:
+    """Whether the losses span a factor of 10 (a log axis then reads well; 22 to 39 does not
+    need 10^1.4 and 10^1.6 as ticks)."""
+    values = [e[k] for e in epochs for k in ("train_loss", "test_loss")]
+    low, high = min(values), max(values)
+    return low > 0 and high / low >= 10
+
+
+def _samples_fields(metrics: dict, where: Path) -> dict:
+    source = samples_of(metrics, where)
+    if source is None:
+        return {}
+    sigma = metrics["samples"].get("decoder_sigma")
+    if not (isinstance(sigma, int | float) and math.isfinite(sigma) and sigma > 0):
+        raise DeriveError("the metrics' 'samples' has no decoder_sigma, a positive number")
+    return {
+        "samples_file": f"{metrics.get('network', 'network')}-samples.png",
+        "samples_source": source,
+        "samples_how": (
+            r"Each sample puts $\mathbf{z} \sim \mathcal{N}(\mathbf{0}, I)$, the prior, in "
+            r"place of the latent; the noise added is $\sigma \mathbf{n}$, $\mathbf{n} \sim "
+            rf"\mathcal{{N}}(\mathbf{{0}}, I)$, $\sigma = {sigma:g}$: the Gaussian decoder "
+            r"$\mathcal{N}(\mathbf{x}; \hat{\mathbf{x}}, \sigma^{2} I)$ whose log-likelihood "
+            r"the squared-error reconstruction is, up to a constant; the pixels are clipped to "
+            r"$[0, 1]$ for display"
+        ),
+        "samples_how_md": (
+            "Each sample puts z ~ N(0, I), the prior, in place of the latent; the noise added is "
+            f"sigma n, n ~ N(0, I), sigma = {sigma:g}: the Gaussian decoder N(x; xhat, sigma^2 I) "
+            "whose log-likelihood the squared-error reconstruction is, up to a constant; the "
+            "pixels are clipped to [0, 1] for display"
+        ),
+    }
 
 
 def _schedule(text: str) -> str:

@@ -254,3 +254,14 @@ def test_bad_shapes_are_refused_in_one_line():
         with pytest.raises(ShapeError) as caught:
             make()
         assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_readmes_cnn_lines_are_the_examples():
+    """The README's `py` block quotes examples/cnn.py: every line of it is a line of the file."""
+    import re
+
+    root = derive_example("cnn").parent.parent
+    (block,) = re.findall(r"```py\n(.*?)```", (root / "README.md").read_text(), flags=re.DOTALL)
+    source = derive_example("cnn").read_text().splitlines()
+    lines = [line for line in block.splitlines() if line and not line.startswith("#")]
+    assert len(lines) == 5 and all(line in source for line in lines)

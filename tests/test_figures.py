@@ -159,7 +159,7 @@ def test_which_functions_are_activations(derivations):
         for name, d in derivations.items()
     }
     assert found["multitask.py"] == [("sin", ["x_1A"]), ("ReLU", ["x_BNstar"])]
-    assert found["vae.py"] == [("tanh", ["h_e"]), ("sigmoid", ["xhat"])]
+    assert found["vae.py"] == [("tanh", ["h_e", "h_d"]), ("sigmoid", ["xhat"])]
     assert found["hand321.py"] == [("sigmoid", ["h", "o"])]
     assert found["klayer.py"] == [("ReLU", ["x1", "x2", "x3", "x4"])]
     assert found["linear_softmax.py"] == found["losses.py"] == []

@@ -522,7 +522,8 @@ def test_19_no_string_ever_reaches_sympify():
             code = line.split("#")[0]
             if "sympify(" in code:
                 assert "strict=True" in code, f"{path}: {line}"
-            assert not re.search(r"\b(parse_expr|parse_latex|eval)\(", code), f"{path}: {line}"
+            # (SymPy's Function.eval is a method derive defines, not Python's eval called)
+            assert not re.search(r"(?<!def )\b(parse_expr|parse_latex|eval)\(", code), line
             if re.search(r"\bexec\(", code):  # the trusted network file; derive's own NumPy code
                 assert path.name in ("graph.py", "compile.py"), f"{path}: {line}"
 

@@ -506,7 +506,8 @@ class Flatten(Op):
     def _derive_latex(self, printer):
         from derive.ops.algebra import transpose
 
-        return r"\operatorname{vec}\left(" + printer._print(transpose(self.x)) + r"\right)"
+        # the braces tell the legend this vec from the Jacobian notation's (same output)
+        return r"\operatorname{vec}{\left(" + printer._print(transpose(self.x)) + r"\right)}"
 
     @classmethod
     def examples(cls):

@@ -532,7 +532,9 @@ MAP_NOTATION = [
     (r"\operatorname{avgpool}^{\top}",
      r"$\operatorname{avgpool}^{\top}(G)$ each window's entry of $G$ shared out equally over "
      r"its pixels"),
-    (r"\operatorname{vec}\left(",
+    # vec(P^T) of a feature map, printed with a group of its own (derive/ops/conv.py) that
+    # tells it from the Jacobian notation's vec(W) of a weight matrix
+    (r"\operatorname{vec}{\left(",
      r"$\operatorname{vec}(X^{T})$ the rows of a feature map $X$ stacked into one column"),
     (r"\operatorname{vec}^{-1}",
      r"$\operatorname{vec}^{-1}$ the inverse: a column cut into the rows of a feature map"),

@@ -96,6 +96,16 @@ class Window:
                 out.append(entries)
         return out
 
+    def cells(self, sizes: dict, channels: int):
+        """(c, j, t, q) for every entry t of window j of channel c that lies in the image (not
+        in the padding), q its pixel's index row by row: the walk of every explicit form."""
+        w = self.at(sizes)[1]
+        for j, entries in enumerate(self.windows(sizes)):
+            for c in range(channels):
+                for t, pixel in enumerate(entries):
+                    if pixel is not None:
+                        yield c, j, t, pixel[0] * w + pixel[1]
+
     def code(self) -> str:
         """The geometry as arguments of the NumPy kernels: h, w, k, s, p."""
         return ", ".join(
@@ -141,14 +151,10 @@ class Im2col(Op):
 
     def explicit(self, args, sizes):
         (X,) = args
-        w, k = self.win.at(sizes)[1], self.win.k
-        windows = self.win.windows(sizes)
-        out = sp.zeros(X.rows * k * k, len(windows))
-        for j, entries in enumerate(windows):
-            for c in range(X.rows):
-                for t, pixel in enumerate(entries):
-                    if pixel is not None:
-                        out[c * k * k + t, j] = X[c, pixel[0] * w + pixel[1]]
+        k = self.win.k
+        out = sp.zeros(X.rows * k * k, len(self.win.windows(sizes)))
+        for c, j, t, q in self.win.cells(sizes, X.rows):
+            out[c * k * k + t, j] = X[c, q]
         return out
 
     def vjp(self, k, g):
@@ -187,13 +193,9 @@ class Col2im(Op):
     def explicit(self, args, sizes):
         (G,) = args
         h, w, k = *self.win.at(sizes)[:2], self.win.k
-        channels = G.rows // (k * k)
-        out = sp.zeros(channels, h * w)
-        for j, entries in enumerate(self.win.windows(sizes)):
-            for c in range(channels):
-                for t, pixel in enumerate(entries):
-                    if pixel is not None:
-                        out[c, pixel[0] * w + pixel[1]] += G[c * k * k + t, j]
+        out = sp.zeros(G.rows // (k * k), h * w)
+        for c, j, t, q in self.win.cells(sizes, out.rows):
+            out[c, q] += G[c * k * k + t, j]
         return out
 
     def vjp(self, k, g):
@@ -242,14 +244,23 @@ class IsMax(sp.Function):
         return sp.Integer(0)
 
 
-def _pixel(X: sp.Matrix, c: int, pixel, w: int):
-    return X[c, pixel[0] * w + pixel[1]]
-
-
 def _padded(X, c, entries, w):
     """A window's entries (padding as 0, as PyTorch pads max pooling with -inf: with p = 0 no
     padding is ever read)."""
-    return [_pixel(X, c, e, w) if e is not None else sp.Integer(0) for e in entries]
+    return [X[c, e[0] * w + e[1]] if e is not None else sp.Integer(0) for e in entries]
+
+
+def _routes(X: sp.Matrix, win: Window, sizes: dict):
+    """(c, j, q, 1[pixel q is the largest of window j of channel c]) for every entry of every
+    window in the image: max pooling's routing, which unpool and pick apply either way."""
+    w = win.at(sizes)[1]
+    windows = win.windows(sizes)
+    values: dict = {}
+    for c, j, t, q in win.cells(sizes, X.rows):
+        if (c, j) not in values:
+            values[(c, j)] = _padded(X, c, windows[j], w)
+        v = values[(c, j)]
+        yield c, j, q, IsMax(v[t], *v[:t], *v[t + 1 :])
 
 
 @dataclass(frozen=True, repr=False)
@@ -315,15 +326,9 @@ class MaxUnpool(Op):
 
     def explicit(self, args, sizes):
         X, G = args
-        w = self.win.at(sizes)[1]
         out = sp.zeros(X.rows, X.cols)
-        for j, entries in enumerate(self.win.windows(sizes)):
-            for c in range(X.rows):
-                values = _padded(X, c, entries, w)
-                for t, pixel in enumerate(entries):
-                    if pixel is not None:
-                        others = values[:t] + values[t + 1 :]
-                        out[c, pixel[0] * w + pixel[1]] += G[c, j] * IsMax(values[t], *others)
+        for c, j, q, first in _routes(X, self.win, sizes):
+            out[c, q] += G[c, j] * first
         return out
 
     def vjp(self, k, g):
@@ -366,16 +371,9 @@ class MaxPick(Op):
 
     def explicit(self, args, sizes):
         X, G = args
-        w = self.win.at(sizes)[1]
-        windows = self.win.windows(sizes)
-        out = sp.zeros(X.rows, len(windows))
-        for j, entries in enumerate(windows):
-            for c in range(X.rows):
-                values = _padded(X, c, entries, w)
-                for t, pixel in enumerate(entries):
-                    if pixel is not None:
-                        others = values[:t] + values[t + 1 :]
-                        out[c, j] += _pixel(G, c, pixel, w) * IsMax(values[t], *others)
+        out = sp.zeros(X.rows, len(self.win.windows(sizes)))
+        for c, j, q, first in _routes(X, self.win, sizes):
+            out[c, j] += G[c, q] * first
         return out
 
     def vjp(self, k, g):
@@ -456,11 +454,8 @@ class AvgPoolAdjoint(Op):
         (G,) = args
         h, w, k = *self.win.at(sizes)[:2], self.win.k
         out = sp.zeros(G.rows, h * w)
-        for j, entries in enumerate(self.win.windows(sizes)):
-            for c in range(G.rows):
-                for pixel in entries:
-                    if pixel is not None:
-                        out[c, pixel[0] * w + pixel[1]] += G[c, j] / (k * k)
+        for c, j, _, q in self.win.cells(sizes, G.rows):
+            out[c, q] += G[c, j] / (k * k)
         return out
 
     def vjp(self, k, g):
